@@ -1,0 +1,19 @@
+"""skdl: scikit-learn-compatible deep-learning estimators.
+
+Deep learning's important knobs (activation functions, dropout, weight decay,
+early stopping, augmentation, fine-tuning) as plain hyperparameters of
+estimators that work with ``Pipeline``, ``GridSearchCV`` and
+``cross_val_score``.
+"""
+
+from .exceptions import TrainingDivergedError
+from .tabular import TabularClassifier, TabularRegressor
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "TabularClassifier",
+    "TabularRegressor",
+    "TrainingDivergedError",
+    "__version__",
+]

@@ -1,0 +1,281 @@
+"""The estimator base shared by every skdl model, tabular and image alike.
+
+A user's hyperparameters flow one way: estimator parameters -> validation at
+``fit`` -> data adapter, module builder and callbacks -> one skorch net ->
+fitted attributes. Subclasses supply the data adapter (``_validate_X``, ``_fit_adapter`` and
+``_make_dataset``) and the module (``_build_module``); the task mixins in
+:mod:`skdl._tasks` supply targets, loss and outputs. Everything else, from
+the validation split to the history, lives here once.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from abc import abstractmethod
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, _num_samples
+from sklearn_compat.base import _fit_context
+
+from ._net import NetConfig, build_net
+from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
+
+__all__ = ["BaseDLEstimator"]
+
+
+class BaseDLEstimator(BaseEstimator):
+    """Base class: validation, the training skeleton, history and tags.
+
+    Not meant to be used directly; see :class:`skdl.TabularClassifier`,
+    :class:`skdl.TabularRegressor` and :class:`skdl.ImageClassifier`.
+    """
+
+    _parameter_constraints: dict = {
+        "activation": [StrOptions(set(ACTIVATIONS)), type],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "l1": [Interval(numbers.Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "patience": [Interval(numbers.Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+        "lr_schedule": [StrOptions(set(LR_SCHEDULES)), None],
+        "random_state": ["random_state"],
+        "device": [str],
+        "verbose": ["verbose"],
+    }
+
+    # ------------------------------------------------------------------ hooks
+    @abstractmethod
+    def _validate_X(self, X, *, reset: bool):
+        """Check raw X and return it in a form ``_make_dataset`` accepts.
+
+        With ``reset=True`` (fit) this records ``n_features_in_`` and friends;
+        with ``reset=False`` (predict) it checks X against them.
+        """
+
+    @abstractmethod
+    def _fit_adapter(self, X, train_idx: np.ndarray) -> None:
+        """Fit the data adapter (scalers, encoders, statistics) on train rows."""
+
+    @abstractmethod
+    def _make_dataset(self, X, y=None, sample_weight=None, *, index=None):
+        """Wrap validated X (rows ``index``) in a dataset with ``batches``."""
+
+    @abstractmethod
+    def _build_module(self, n_outputs: int) -> torch.nn.Module:
+        """Return the untrained network for the fitted data adapter."""
+
+    def _training_transform(self):
+        """Batch transform for training batches (augmentation); None here."""
+        return None
+
+    def _num_workers(self) -> int:
+        return 0
+
+    def _extra_callbacks(self) -> list:
+        return []
+
+    # --------------------------------------------------------------- fitting
+    def _resolve_batch_size(self, n_train: int) -> int:
+        if self.batch_size == "auto":
+            return int(min(256, max(32, n_train // 10)))
+        return int(self.batch_size)
+
+    def _resolve_device(self) -> str:
+        device = self.device
+        if device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            parsed = torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}."
+            ) from exc
+        if parsed.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but no CUDA GPU is available "
+                f"to torch here; use device='auto' or 'cpu'."
+            )
+        return device
+
+    def _split(self, n: int, y_encoded: np.ndarray, rng) -> tuple:
+        index = np.arange(n)
+        if not self.early_stopping:
+            return index, None
+        n_valid = int(np.ceil(self.validation_fraction * n))
+        if n < 2 or n - n_valid < 1:
+            raise ValueError(
+                f"early_stopping=True needs at least 2 samples to carve out a "
+                f"validation split, got n_samples={n}. Pass more data or set "
+                f"early_stopping=False."
+            )
+        stratify = self._stratify(y_encoded)
+        if stratify is not None and n_valid < len(np.unique(stratify)):
+            stratify = None
+        train_idx, valid_idx = train_test_split(
+            index,
+            test_size=n_valid,
+            stratify=stratify,
+            random_state=rng.randint(np.iinfo(np.int32).max),
+        )
+        return np.sort(train_idx), np.sort(valid_idx)
+
+    def _sample_weight(self, sample_weight, X, y_encoded) -> np.ndarray | None:
+        n = len(y_encoded)
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(
+                sample_weight, np.empty((n, 0)), dtype=np.float64
+            )
+            if np.any(weights < 0) or not np.all(np.isfinite(weights)):
+                raise ValueError("sample_weight must be finite and non-negative.")
+        task = self._task_weights(y_encoded)
+        if task is not None:
+            weights = task if weights is None else weights * task
+        if weights is None:
+            return None
+        if weights.sum() <= 0:
+            raise ValueError(
+                "sample_weight (times class_weight) sums to zero: at least one "
+                "sample must have a positive weight."
+            )
+        if np.all(weights == weights[0]):
+            # A weighted mean with equal weights is the plain mean; dropping
+            # them keeps the computation bit-identical to unweighted fitting.
+            return None
+        return weights
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like
+            Training inputs (see the class docstring for accepted forms).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss. They multiply ``class_weight``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X = self._validate_X(X, reset=True)
+        n = _num_samples(X)
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                f"is None."
+            )
+        if _num_samples(y) != n:
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: X has {n}, y has "
+                f"{_num_samples(y)}."
+            )
+        y_encoded = self._encode_target(y)
+        weights = self._sample_weight(sample_weight, X, y_encoded)
+        device = self._resolve_device()
+        rs = check_random_state(self.random_state)
+        train_idx, valid_idx = self._split(n, y_encoded, rs)
+        seed = int(rs.randint(np.iinfo(np.int32).max))
+
+        self._fit_adapter(X, train_idx)
+        y_tensor = self._target_tensor(y_encoded)
+        w_tensor = None if weights is None else torch.as_tensor(weights).float()
+
+        def subset(idx):
+            return self._make_dataset(
+                X,
+                y_tensor[idx],
+                None if w_tensor is None else w_tensor[idx],
+                index=idx,
+            )
+
+        train_ds = subset(train_idx)
+        valid_ds = None if valid_idx is None else subset(valid_idx)
+        batch_size = self._resolve_batch_size(len(train_idx))
+        params = self.get_params(deep=False)
+        params["device"] = device
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = self._build_module(self._n_outputs())
+            config = NetConfig(
+                criterion=self._criterion(),
+                score=self._score_logits,
+                train_dataset=train_ds,
+                valid_dataset=valid_ds,
+                batch_size=batch_size,
+                transform=self._training_transform(),
+                num_workers=self._num_workers(),
+                extra_callbacks=self._extra_callbacks(),
+            )
+            net = build_net(params, module, config, np.random.default_rng(seed))
+            with warnings.catch_warnings():
+                # skorch warns that a module instance is re-initialized in
+                # place; skdl builds a fresh module for every fit.
+                warnings.filterwarnings("ignore", message=".*re-initializ.*")
+                net.fit(train_ds, None)
+
+        self.net_ = net
+        self._record_history(net, has_valid=valid_ds is not None)
+        return self
+
+    def _record_history(self, net, *, has_valid: bool) -> None:
+        keys = ["epoch", "train_loss", "valid_loss", "valid_score", "lr", "dur"]
+        rows = []
+        for row in net.history:
+            rows.append({k: row.get(k, np.nan) for k in keys})
+        history = pd.DataFrame(rows, columns=keys)
+        if not has_valid:
+            history = history.drop(columns=["valid_loss", "valid_score"])
+        history = history.rename(columns={"dur": "duration"}).set_index("epoch")
+        self.history_ = history
+        self.n_epochs_ = len(history)
+        self.n_iter_ = self.n_epochs_
+        if has_valid:
+            self.best_epoch_ = int(history["valid_loss"].idxmin())
+        else:
+            self.best_epoch_ = self.n_epochs_
+
+    # ------------------------------------------------------------ prediction
+    def _forward(self, X) -> np.ndarray:
+        """Raw network outputs (logits or standardized values) for X."""
+        dataset = self._make_dataset(self._validate_X(X, reset=False))
+        net = self.net_
+        outputs = []
+        net.module_.eval()
+        with torch.inference_mode():
+            for xb, _ in net.get_iterator(dataset, training=False):
+                outputs.append(net.infer(xb).float().cpu())
+        out = torch.cat(outputs).numpy()
+        if not np.all(np.isfinite(out)):
+            raise FloatingPointError(
+                f"{type(self).__name__} produced non-finite outputs. The inputs "
+                f"may hold values far outside the training range, or the "
+                f"network's weights overflowed; refit with a lower `lr`."
+            )
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,357 @@
+"""The one place that turns an estimator's flat parameters into a skorch net.
+
+Estimators never build optimizers, callbacks or schedulers themselves: they
+call :func:`build_net` with their validated parameters, a module and the
+datasets, and keep the returned net as ``net_``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    EpochScoring,
+    LRScheduler,
+    PrintLog,
+)
+from skorch.dataset import unpack_data
+from skorch.helper import predefined_split
+from skorch.utils import to_tensor
+from torch import nn
+
+from ._data import BatchIterator
+from ._registry import resolve_optimizer, schedule_spec
+from .exceptions import TrainingDivergedError
+
+__all__ = ["NetConfig", "SkdlNet", "build_net", "param_groups"]
+
+
+class SkdlNet(NeuralNet):
+    """skorch ``NeuralNet`` with weighted losses and an L1 penalty.
+
+    Three small departures from the plain net, each for a named reason:
+
+    * ``get_loss`` averages a per-sample loss with the batch's
+      ``sample_weight`` (class weights and user weights arrive that way);
+    * ``train_step_single`` adds the L1 penalty to what is back-propagated
+      but records the data loss alone, so training and validation losses
+      stay comparable in ``history_``;
+    * a non-finite loss stops training with :class:`TrainingDivergedError`
+      instead of silently producing NaN weights.
+
+    Parameters
+    ----------
+    module, criterion, optimizer, ... :
+        As for :class:`skorch.NeuralNet`.
+    l1 : float, default=0.0
+        Strength of the L1 penalty on weight matrices and kernels.
+    weight_decay : float, default=0.0
+        L2 penalty, applied through the optimizer to weights only.
+    backbone_lr_scale : float, default=1.0
+        Learning-rate multiplier for parameters outside the module's head.
+    """
+
+    def __init__(
+        self,
+        module,
+        *args,
+        l1: float = 0.0,
+        weight_decay: float = 0.0,
+        backbone_lr_scale: float = 1.0,
+        **kwargs,
+    ) -> None:
+        super().__init__(module, *args, **kwargs)
+        self.l1 = l1
+        self.weight_decay = weight_decay
+        self.backbone_lr_scale = backbone_lr_scale
+
+    def get_default_callbacks(self):
+        """skorch's defaults less ``PrintLog``: skdl prints only when verbose."""
+        return [cb for cb in super().get_default_callbacks() if cb[0] != "print_log"]
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """Build the optimizer over skdl's parameter groups."""
+        kwargs = self.get_params_for("optimizer")
+        groups = param_groups(
+            self.module_,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            backbone_lr_scale=self.backbone_lr_scale,
+        )
+        self.optimizer_ = self.optimizer(groups, lr=self.lr, **kwargs)
+        return self
+
+    def infer(self, x, **fit_params):
+        """Run the module on a batch, leaving out the sample weights."""
+        x = {
+            k: to_tensor(v, device=self.device)
+            for k, v in x.items()
+            if k != "sample_weight"
+        }
+        return self.module_(**x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Weighted mean of the per-sample loss."""
+        y_true = to_tensor(y_true, device=self.device)
+        loss = self.criterion_(y_pred, y_true)
+        if loss.ndim > 1:
+            loss = loss.reshape(loss.shape[0], -1).mean(dim=1)
+        weight = X.get("sample_weight") if isinstance(X, dict) else None
+        if weight is None:
+            return loss.mean()
+        weight = to_tensor(weight, device=self.device)
+        return (loss * weight).sum() / weight.sum().clamp_min(1e-12)
+
+    def l1_penalty(self) -> torch.Tensor:
+        """L1 norm of the trainable weight matrices and kernels, times ``l1``."""
+        params = [
+            p for p in self.module_.parameters() if p.requires_grad and p.ndim > 1
+        ]
+        return self.l1 * sum(p.abs().sum() for p in params)
+
+    def train_step_single(self, batch, **fit_params):
+        """Forward, loss, backward; raise if the loss is not finite."""
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        if not torch.isfinite(loss):
+            self._raise_diverged("training")
+        total = loss + self.l1_penalty() if self.l1 > 0 else loss
+        total.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        """Score one validation batch; raise if the loss is not finite."""
+        step = super().validation_step(batch, **fit_params)
+        if not torch.isfinite(step["loss"]):
+            self._raise_diverged("validation")
+        return step
+
+    def _raise_diverged(self, where: str):
+        epoch = len(self.history)
+        raise TrainingDivergedError(
+            f"Training diverged: the {where} loss became NaN or infinite in "
+            f"epoch {epoch} (lr={self.lr:g}). Try a lower `lr` (e.g. "
+            f"{self.lr / 10:g}), gradient-friendlier `activation`, "
+            f"`normalization='batch'`, or check the inputs for extreme values."
+        )
+
+
+def _is_head(name: str, head_prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in head_prefixes)
+
+
+def param_groups(
+    module: nn.Module,
+    *,
+    lr: float,
+    weight_decay: float,
+    backbone_lr_scale: float = 1.0,
+) -> list[dict]:
+    """Split a module's parameters into optimizer groups.
+
+    Weights (two or more dimensions) get ``weight_decay``; biases and
+    normalization parameters do not, as is standard practice. Parameters
+    outside the head (``module.head_prefixes``, default ``("head",)``) get
+    ``lr * backbone_lr_scale``. Frozen parameters are left out, so they get
+    neither updates nor weight decay.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    lr : float
+        Learning rate of the head.
+    weight_decay : float
+        L2 penalty for weights.
+    backbone_lr_scale : float, default=1.0
+        Multiplier of ``lr`` for the non-head parameters.
+
+    Returns
+    -------
+    groups : list of dict
+        The head groups come first, so ``groups[0]["lr"]`` is the base rate.
+    """
+    head_prefixes = tuple(getattr(module, "head_prefixes", ("head",)))
+    buckets: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {
+        (True, True): [],
+        (True, False): [],
+        (False, True): [],
+        (False, False): [],
+    }
+    for name, p in module.named_parameters():
+        if not p.requires_grad:
+            continue
+        buckets[(_is_head(name, head_prefixes), p.ndim > 1)].append(p)
+    groups = []
+    for (head, decay), params in buckets.items():
+        if not params:
+            continue
+        groups.append(
+            {
+                "params": params,
+                "lr": lr if head else lr * backbone_lr_scale,
+                "weight_decay": weight_decay if decay else 0.0,
+                "initial_lr_scale": 1.0 if head else backbone_lr_scale,
+            }
+        )
+    if not groups:
+        raise ValueError("The module has no trainable parameters.")
+    return groups
+
+
+class RecordLR(Callback):
+    """Record the base learning rate of each epoch in the history as ``lr``."""
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("lr", float(net.optimizer_.param_groups[0]["lr"]))
+
+
+def _silent(*args, **kwargs) -> None:
+    return None
+
+
+@dataclass
+class NetConfig:
+    """Everything :func:`build_net` needs besides the estimator's parameters.
+
+    Attributes
+    ----------
+    criterion : torch.nn.Module
+        Per-sample loss (``reduction="none"``).
+    score : callable
+        ``score(logits, y_true) -> float`` for the validation score.
+    train_dataset : dataset
+        Training data with a ``batches`` method.
+    valid_dataset : dataset or None
+        Validation data, scored every epoch; None trains on everything.
+    batch_size : int
+        Resolved batch size.
+    transform : callable or None
+        Augmentation applied to training batches only.
+    num_workers : int
+        Worker processes for lazily decoded datasets.
+    extra_callbacks : list
+        Further ``(name, callback)`` pairs, e.g. for staged unfreezing.
+    """
+
+    criterion: nn.Module
+    score: Callable[[torch.Tensor, torch.Tensor], float]
+    train_dataset: object
+    valid_dataset: object | None
+    batch_size: int
+    transform: Callable | None = None
+    num_workers: int = 0
+    extra_callbacks: list = field(default_factory=list)
+
+
+def _scoring(score: Callable) -> Callable:
+    def scoring(net, X, y):
+        # EpochScoring caches the validation forward pass, so this does not
+        # run the module again.
+        logits = net.forward(X)
+        return score(logits, torch.as_tensor(y))
+
+    return scoring
+
+
+def build_net(
+    params: dict, module: nn.Module, config: NetConfig, rng: np.random.Generator
+) -> SkdlNet:
+    """Build (not fit) the skorch net for validated estimator parameters.
+
+    Parameters
+    ----------
+    params : dict
+        The estimator's ``get_params(deep=False)``, already validated.
+    module : torch.nn.Module
+        The network to train.
+    config : NetConfig
+        Task and data specifics.
+    rng : numpy.random.Generator
+        Shuffling randomness for the training batches.
+
+    Returns
+    -------
+    net : SkdlNet
+        Ready for ``net.fit(config.train_dataset, None)``.
+    """
+    verbose = int(params["verbose"])
+    sink = print if verbose else _silent
+    has_valid = config.valid_dataset is not None
+    callbacks: list = [("record_lr", RecordLR())]
+    if has_valid:
+        callbacks.append(
+            (
+                "valid_score",
+                EpochScoring(
+                    _scoring(config.score),
+                    lower_is_better=False,
+                    on_train=False,
+                    name="valid_score",
+                    use_caching=True,
+                ),
+            )
+        )
+        callbacks.append(
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor="valid_loss",
+                    patience=params["patience"],
+                    threshold=params["tol"],
+                    threshold_mode="abs",
+                    load_best=True,
+                    sink=sink,
+                ),
+            )
+        )
+    if params["lr_schedule"] is not None:
+        spec = schedule_spec(
+            params["lr_schedule"],
+            lr=params["lr"],
+            max_epochs=params["max_epochs"],
+            steps_per_epoch=config.train_dataset.n_batches(config.batch_size),
+            patience=params["patience"],
+        )
+        if params["lr_schedule"] == "plateau":
+            spec["monitor"] = "valid_loss" if has_valid else "train_loss"
+        callbacks.append(("lr_scheduler", LRScheduler(**spec)))
+    callbacks.extend(config.extra_callbacks)
+    if verbose:
+        callbacks.append(("print_log", PrintLog(sink=print)))
+
+    device = params["device"]
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    net = SkdlNet(
+        module,
+        criterion=config.criterion,
+        optimizer=resolve_optimizer(params["optimizer"]),
+        lr=params["lr"],
+        max_epochs=params["max_epochs"],
+        batch_size=config.batch_size,
+        iterator_train=BatchIterator,
+        iterator_valid=BatchIterator,
+        iterator_train__shuffle=True,
+        iterator_train__rng=rng,
+        iterator_train__transform=config.transform,
+        iterator_train__num_workers=config.num_workers,
+        iterator_valid__num_workers=config.num_workers,
+        train_split=predefined_split(config.valid_dataset) if has_valid else None,
+        callbacks=callbacks,
+        l1=params["l1"],
+        weight_decay=params["weight_decay"],
+        backbone_lr_scale=params.get("backbone_lr_scale", 1.0),
+        device=device,
+        verbose=0,
+    )
+    return net

@@ -1,0 +1,198 @@
+"""Names of the deep-learning knobs mapped to the torch objects behind them.
+
+Hyperparameters stay plain strings on the estimators, so ``clone``, ``repr``
+and ``GridSearchCV`` work unchanged; this module is the one place that turns
+those strings into torch classes, in the way scikit-learn's MLP uses its
+``ACTIVATIONS`` dict.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from functools import partial
+
+import torch
+from torch import nn
+
+__all__ = [
+    "ACTIVATIONS",
+    "LR_SCHEDULES",
+    "OPTIMIZERS",
+    "make_activation",
+    "resolve_optimizer",
+]
+
+
+class _LeakyReLU(nn.LeakyReLU):
+    """Leaky ReLU whose default negative slope is the usual 0.01."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__(negative_slope=negative_slope)
+
+
+#: Hidden-layer activations by name. The output layer never uses these: it
+#: follows the task (sigmoid, softmax or linear).
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "leaky_relu": _LeakyReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "elu": nn.ELU,
+    "selu": nn.SELU,
+    "silu": nn.SiLU,
+    "mish": nn.Mish,
+    "softplus": nn.Softplus,
+    "prelu": nn.PReLU,
+    "identity": nn.Identity,
+}
+
+
+def make_activation(activation: str | type[nn.Module]) -> Callable[[], nn.Module]:
+    """Return a zero-argument factory for the hidden activation.
+
+    Parameters
+    ----------
+    activation : str or subclass of torch.nn.Module
+        A key of :data:`ACTIVATIONS`, or a module class that can be built
+        without arguments.
+
+    Returns
+    -------
+    factory : callable
+        Calling it returns a fresh activation module.
+    """
+    if isinstance(activation, str):
+        return ACTIVATIONS[activation]
+    if inspect.isclass(activation) and issubclass(activation, nn.Module):
+        try:
+            activation()
+        except TypeError as exc:
+            raise ValueError(
+                f"activation={activation.__name__} must be constructible without "
+                f"arguments; wrap it, e.g. functools.partial is not a class, so "
+                f"define a small subclass with defaults instead ({exc})."
+            ) from exc
+        return activation
+    raise ValueError(
+        f"activation must be one of {sorted(ACTIVATIONS)} or a torch.nn.Module "
+        f"subclass, got {activation!r}."
+    )
+
+
+#: Optimizers by name, each with the keyword arguments skdl adds by default.
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": partial(torch.optim.SGD, momentum=0.9, nesterov=True),
+    "rmsprop": torch.optim.RMSprop,
+    "adagrad": torch.optim.Adagrad,
+    "nadam": torch.optim.NAdam,
+    "radam": torch.optim.RAdam,
+}
+
+
+def resolve_optimizer(
+    optimizer: str | type[torch.optim.Optimizer],
+) -> Callable[..., torch.optim.Optimizer]:
+    """Return the optimizer factory for a name or an Optimizer subclass."""
+    if isinstance(optimizer, str):
+        return OPTIMIZERS[optimizer]
+    if inspect.isclass(optimizer) and issubclass(optimizer, torch.optim.Optimizer):
+        return optimizer
+    raise ValueError(
+        f"optimizer must be one of {sorted(OPTIMIZERS)} or a torch.optim.Optimizer "
+        f"subclass, got {optimizer!r}."
+    )
+
+
+def _warmup_cosine(total_steps: int, warmup_fraction: float = 0.05):
+    warmup = max(1, int(round(total_steps * warmup_fraction)))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def schedule_spec(
+    name: str, *, lr: float, max_epochs: int, steps_per_epoch: int, patience: int
+) -> dict:
+    """Keyword arguments for :class:`skorch.callbacks.LRScheduler`.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`LR_SCHEDULES`.
+    lr : float
+        The base learning rate (the peak for ``"onecycle"``).
+    max_epochs : int
+        Number of epochs the schedule spans.
+    steps_per_epoch : int
+        Training batches per epoch, for schedules that step every batch.
+    patience : int
+        The estimator's early-stopping patience; ``"plateau"`` waits a third
+        of it before lowering the rate, so it acts before training stops.
+
+    Returns
+    -------
+    spec : dict
+        ``policy``, ``step_every`` and the scheduler's own arguments.
+    """
+    total = max(1, max_epochs * steps_per_epoch)
+    if name == "cosine":
+        return {
+            "policy": torch.optim.lr_scheduler.CosineAnnealingLR,
+            "T_max": total,
+            "step_every": "batch",
+        }
+    if name == "cosine_warmup":
+        return {
+            "policy": torch.optim.lr_scheduler.LambdaLR,
+            "lr_lambda": _warmup_cosine(total),
+            "step_every": "batch",
+        }
+    if name == "onecycle":
+        return {
+            "policy": torch.optim.lr_scheduler.OneCycleLR,
+            "max_lr": lr,
+            "total_steps": total,
+            "step_every": "batch",
+        }
+    if name == "plateau":
+        return {
+            "policy": torch.optim.lr_scheduler.ReduceLROnPlateau,
+            "factor": 0.2,
+            "patience": max(1, patience // 3),
+            "step_every": "epoch",
+        }
+    if name == "step":
+        return {
+            "policy": torch.optim.lr_scheduler.StepLR,
+            "step_size": max(1, max_epochs // 3),
+            "gamma": 0.1,
+            "step_every": "epoch",
+        }
+    if name == "exponential":
+        return {
+            "policy": torch.optim.lr_scheduler.ExponentialLR,
+            "gamma": 0.95,
+            "step_every": "epoch",
+        }
+    raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {name!r}.")
+
+
+#: Learning-rate schedules by name (``None`` keeps the rate constant).
+LR_SCHEDULES: tuple[str, ...] = (
+    "cosine",
+    "cosine_warmup",
+    "onecycle",
+    "plateau",
+    "step",
+    "exponential",
+)

@@ -1,0 +1,189 @@
+"""What differs between classification and regression: targets, loss, output.
+
+These mixins are shared by every skdl estimator (tabular and image), so the
+output layer always follows the task: one logit with a sigmoid for binary
+problems, one logit per class with a softmax for multiclass problems, and a
+linear output for regression. The sigmoid and softmax live in the loss
+(``BCEWithLogitsLoss``, ``CrossEntropyLoss``) during training, which is the
+numerically stable form, and in ``predict_proba`` afterwards.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import column_or_1d
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _assert_all_finite, check_array, check_is_fitted
+from torch import nn
+
+__all__ = ["ClassifierTaskMixin", "RegressorTaskMixin"]
+
+
+class ClassifierTaskMixin:
+    """Target encoding, loss and probabilities for classifiers."""
+
+    def _encode_target(self, y) -> np.ndarray:
+        y = column_or_1d(y, warn=True)
+        if y.dtype.kind == "f":
+            _assert_all_finite(y, input_name="y")
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes in y to learn "
+                f"from, but y contains only 1 class: {encoder.classes_[0]!r}."
+            )
+        self.classes_ = encoder.classes_
+        return encoder.transform(y)
+
+    def _task_weights(self, y_encoded: np.ndarray) -> np.ndarray | None:
+        if self.class_weight is None:
+            return None
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(
+                    f"class_weight has keys {sorted(map(repr, unknown))} that are "
+                    f"not classes of y; the classes are {self.classes_.tolist()}."
+                )
+            weights = {
+                i: float(self.class_weight.get(c, 1.0))
+                for i, c in enumerate(self.classes_)
+            }
+        else:
+            weights = self.class_weight
+        return compute_sample_weight(weights, y_encoded)
+
+    def _stratify(self, y_encoded: np.ndarray) -> np.ndarray | None:
+        counts = np.bincount(y_encoded)
+        return y_encoded if counts.min() >= 2 else None
+
+    @property
+    def _binary(self) -> bool:
+        return len(self.classes_) == 2
+
+    def _n_outputs(self) -> int:
+        return 1 if self._binary else len(self.classes_)
+
+    def _criterion(self) -> nn.Module:
+        if self._binary:
+            return nn.BCEWithLogitsLoss(reduction="none")
+        return nn.CrossEntropyLoss(reduction="none")
+
+    def _target_tensor(self, y_encoded: np.ndarray) -> torch.Tensor:
+        if self._binary:
+            return torch.as_tensor(y_encoded, dtype=torch.float32).reshape(-1, 1)
+        return torch.as_tensor(y_encoded, dtype=torch.long)
+
+    def _score_logits(self, logits: torch.Tensor, y_true: torch.Tensor) -> float:
+        if self._binary:
+            pred = (logits.reshape(-1) > 0).long()
+            true = y_true.reshape(-1).round().long()
+        else:
+            pred = logits.argmax(dim=1)
+            true = y_true if y_true.ndim == 1 else y_true.argmax(dim=1)
+        return float((pred.cpu() == true.cpu()).double().mean())
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like
+            Input samples, in the form the estimator was fitted on.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``; two columns for a
+            binary problem.
+        """
+        check_is_fitted(self)
+        logits = torch.as_tensor(self._forward(X), dtype=torch.float64)
+        if self._binary:
+            p = torch.sigmoid(logits.reshape(-1))
+            return torch.stack([1 - p, p], dim=1).numpy()
+        return torch.softmax(logits, dim=1).numpy()
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like
+            Input samples, in the form the estimator was fitted on.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class RegressorTaskMixin:
+    """Target standardization, squared-error loss and outputs for regressors.
+
+    The target is standardized per output during training (the loss in
+    ``history_`` is therefore in units of the target's standard deviation)
+    and predictions are mapped back to the original scale.
+    """
+
+    def _encode_target(self, y) -> np.ndarray:
+        y = check_array(
+            y, ensure_2d=False, dtype=np.float64, input_name="y", ensure_min_samples=1
+        )
+        if y.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}.")
+        self._y_was_1d = y.ndim == 1
+        y2 = y.reshape(len(y), -1)
+        self.n_outputs_ = y2.shape[1]
+        self.target_mean_ = y2.mean(axis=0)
+        scale = y2.std(axis=0)
+        self.target_scale_ = np.where(scale > 0, scale, 1.0)
+        return (y2 - self.target_mean_) / self.target_scale_
+
+    def _task_weights(self, y_encoded: np.ndarray) -> None:
+        return None
+
+    def _stratify(self, y_encoded: np.ndarray) -> None:
+        return None
+
+    def _n_outputs(self) -> int:
+        return self.n_outputs_
+
+    def _criterion(self) -> nn.Module:
+        return nn.MSELoss(reduction="none")
+
+    def _target_tensor(self, y_encoded: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(y_encoded, dtype=torch.float32)
+
+    def _score_logits(self, pred: torch.Tensor, y_true: torch.Tensor) -> float:
+        """R^2 averaged over outputs (invariant to the standardization)."""
+        pred = pred.double().cpu().reshape(y_true.shape[0], -1)
+        y_true = y_true.double().cpu().reshape(y_true.shape[0], -1)
+        ss_res = ((y_true - pred) ** 2).sum(dim=0)
+        ss_tot = ((y_true - y_true.mean(dim=0)) ** 2).sum(dim=0)
+        r2 = 1 - ss_res / ss_tot.clamp_min(1e-12)
+        return float(r2.mean())
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like
+            Input samples, in the form the estimator was fitted on.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions on the scale of the training target.
+        """
+        check_is_fitted(self)
+        out = np.asarray(self._forward(X), dtype=np.float64)
+        out = out.reshape(len(out), -1) * self.target_scale_ + self.target_mean_
+        return out.ravel() if self._y_was_1d else out

@@ -1,0 +1,103 @@
+"""A multilayer perceptron over numeric features and categorical embeddings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["TabularMLP"]
+
+
+class TabularMLP(nn.Module):
+    """MLP whose hidden layers are the "blocks" that ``freeze=k`` counts.
+
+    Parameters
+    ----------
+    n_numeric : int
+        Width of the numeric input ``x_num``.
+    cardinalities : sequence of int
+        Embedding table size of each categorical column of ``x_cat``.
+    embedding_dims : sequence of int
+        Embedding width of each categorical column.
+    hidden_layer_sizes : sequence of int
+        Width of each hidden layer.
+    activation : callable
+        Zero-argument factory of the hidden activation module.
+    dropout : float
+        Dropout probability after each hidden activation.
+    normalization : {"batch", "layer"} or None
+        Normalization between each hidden linear layer and its activation.
+    n_outputs : int
+        Width of the linear output (logits or regression outputs).
+
+    Attributes
+    ----------
+    embeddings : torch.nn.ModuleList
+        One embedding table per categorical column.
+    blocks : torch.nn.ModuleList
+        The hidden layers, each ``Linear -> [Norm] -> activation -> [Dropout]``.
+    head : torch.nn.Linear
+        The task-specific output layer.
+    """
+
+    head_prefixes = ("head",)
+
+    def __init__(
+        self,
+        n_numeric: int,
+        cardinalities: Sequence[int],
+        embedding_dims: Sequence[int],
+        hidden_layer_sizes: Sequence[int],
+        activation: Callable[[], nn.Module],
+        dropout: float,
+        normalization: str | None,
+        n_outputs: int,
+    ) -> None:
+        super().__init__()
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(card, dim) for card, dim in zip(cardinalities, embedding_dims)
+        )
+        for emb in self.embeddings:
+            # Row 0 is the "unknown category" slot: it starts (and, since no
+            # training row maps to it, stays) at the neutral zero vector.
+            with torch.no_grad():
+                emb.weight[0].zero_()
+        width = n_numeric + sum(embedding_dims)
+        if width == 0:
+            raise ValueError("TabularMLP needs at least one input feature.")
+        blocks = []
+        for size in hidden_layer_sizes:
+            layers: list[nn.Module] = [nn.Linear(width, size)]
+            if normalization == "batch":
+                layers.append(nn.BatchNorm1d(size))
+            elif normalization == "layer":
+                layers.append(nn.LayerNorm(size))
+            layers.append(activation())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            blocks.append(nn.Sequential(*layers))
+            width = size
+        self.blocks = nn.ModuleList(blocks)
+        self.head = nn.Linear(width, n_outputs)
+
+    def features(
+        self, x_num: torch.Tensor, x_cat: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The representation before the head (the transferable body)."""
+        if len(self.embeddings):
+            parts = [x_num] if x_num.shape[1] else []
+            parts.extend(emb(x_cat[:, j]) for j, emb in enumerate(self.embeddings))
+            h = torch.cat(parts, dim=1)
+        else:
+            h = x_num
+        for block in self.blocks:
+            h = block(h)
+        return h
+
+    def forward(
+        self, x_num: torch.Tensor, x_cat: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Outputs of the head for a batch."""
+        return self.head(self.features(x_num, x_cat))

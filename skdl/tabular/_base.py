@@ -1,0 +1,161 @@
+"""What the tabular estimators share: input validation, encoding, the MLP."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn_compat.utils.validation import validate_data
+
+from .._base import BaseDLEstimator
+from .._data import TensorDataset
+from .._registry import make_activation
+from ..modules.mlp import TabularMLP
+from ._encoding import SCALERS, TabularEncoder, embedding_size
+
+__all__ = ["TabularMixin"]
+
+#: Dense copies of sparse input above this many bytes are refused.
+MAX_DENSE_BYTES = 2 * 1024**3
+
+
+def _check_hidden_layer_sizes(sizes) -> tuple[int, ...]:
+    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+        sizes = (sizes,)
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        sizes = None
+    if sizes is None or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
+        for s in sizes
+    ):
+        raise ValueError(
+            "hidden_layer_sizes must be a tuple of positive ints, e.g. (256, 256); "
+            "() gives a linear model."
+        )
+    return tuple(int(s) for s in sizes)
+
+
+class TabularMixin(BaseDLEstimator):
+    """Tabular data adapter and network, shared by classifier and regressor."""
+
+    _parameter_constraints: dict = {
+        **BaseDLEstimator._parameter_constraints,
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
+        "normalization": [StrOptions({"batch", "layer"}), None],
+        "scaling": [StrOptions(set(SCALERS)), None],
+        "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    }
+
+    def _validate_X(self, X, *, reset: bool):
+        if not reset:
+            check_is_fitted(self)
+        if isinstance(X, pd.DataFrame) or (not reset and self.encoder_.is_frame_):
+            return self._validate_frame(X, reset=reset)
+        if sp.issparse(X):
+            X = validate_data(
+                self, X, reset=reset, accept_sparse=True, dtype=np.float32
+            )
+            nbytes = X.shape[0] * X.shape[1] * 4
+            if nbytes > MAX_DENSE_BYTES:
+                raise ValueError(
+                    f"Sparse X of shape {X.shape} would need {nbytes / 1024**3:.1f} "
+                    f"GiB as a dense float32 array; skdl networks take dense "
+                    f"input. Reduce the features first (e.g. TruncatedSVD)."
+                )
+            X = X.toarray()
+        else:
+            try:
+                X = validate_data(
+                    self,
+                    X,
+                    reset=reset,
+                    dtype=(np.float64, np.float32),
+                    ensure_all_finite=False,
+                )
+            except ValueError as exc:
+                if "could not convert" not in str(exc):
+                    raise
+                raise ValueError(
+                    f"X is an array holding non-numeric values ({exc}). skdl "
+                    f"learns embeddings for string and categorical columns when X "
+                    f"is a pandas DataFrame, whose dtypes say which columns are "
+                    f"categorical: pass pd.DataFrame(X, columns=...) instead."
+                ) from exc
+        if np.isnan(X).any():
+            raise ValueError(
+                "Input X contains NaN. skdl imputes missing values (with a "
+                "missing-value indicator) when X is a pandas DataFrame; for "
+                "arrays, impute first (e.g. SimpleImputer in a Pipeline) or pass "
+                "pd.DataFrame(X)."
+            )
+        if np.isinf(X).any():
+            raise ValueError(
+                "Input X contains infinity or a value too large for float32; "
+                "replace infinite values before fitting."
+            )
+        return X
+
+    def _validate_frame(self, X, *, reset: bool) -> pd.DataFrame:
+        X = validate_data(self, X, reset=reset, skip_check_array=True)
+        if not isinstance(X, pd.DataFrame):
+            X = check_array(X, dtype=None, ensure_all_finite=False)
+            X = pd.DataFrame(X, columns=self.encoder_.columns_).infer_objects()
+        n, m = X.shape
+        if n == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape=({n}, {m})) while a minimum "
+                f"of 1 is required."
+            )
+        if m == 0:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape=({n}, {m})) while a minimum "
+                f"of 1 is required."
+            )
+        return X
+
+    def _fit_adapter(self, X, train_idx: np.ndarray) -> None:
+        self._hidden_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        rows = X.iloc[train_idx] if isinstance(X, pd.DataFrame) else X[train_idx]
+        self.encoder_ = TabularEncoder(scaling=self.scaling).fit(rows)
+
+    def _make_dataset(self, X, y=None, sample_weight=None, *, index=None):
+        if index is not None:
+            X = X.iloc[index] if isinstance(X, pd.DataFrame) else X[index]
+        arrays = self.encoder_.transform(X)
+        features = {
+            k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()
+        }
+        return TensorDataset(features, y, sample_weight)
+
+    def _build_module(self, n_outputs: int) -> torch.nn.Module:
+        cards = self.encoder_.cardinalities_
+        dims = [
+            self.embedding_dim if self.embedding_dim is not None else embedding_size(c)
+            for c in cards
+        ]
+        return TabularMLP(
+            n_numeric=self.encoder_.n_numeric_out_,
+            cardinalities=cards,
+            embedding_dims=dims,
+            hidden_layer_sizes=self._hidden_sizes,
+            activation=make_activation(self.activation),
+            dropout=float(self.dropout),
+            normalization=self.normalization,
+            n_outputs=n_outputs,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.categorical = True
+        return tags

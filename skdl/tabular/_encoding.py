@@ -1,0 +1,193 @@
+"""Tabular inputs as users have them -> numeric matrix + categorical codes.
+
+Numeric columns are imputed (median, with a missing-value indicator for each
+column that had gaps in training) and scaled; categorical and string columns
+become integer codes for learned embeddings. Code 0 is reserved for
+"unknown" (a category never seen in training) and code 1 for "missing", so
+neither is an error at predict time. The pieces are scikit-learn's own
+``SimpleImputer``, scalers and ``OrdinalEncoder``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import (
+    MinMaxScaler,
+    OrdinalEncoder,
+    QuantileTransformer,
+    RobustScaler,
+    StandardScaler,
+)
+
+__all__ = ["SCALERS", "TabularEncoder", "embedding_size"]
+
+UNKNOWN_CODE = 0
+MISSING_CODE = 1
+N_RESERVED = 2
+
+
+def _quantile(n_samples: int):
+    return QuantileTransformer(
+        n_quantiles=max(2, min(1000, n_samples)),
+        output_distribution="normal",
+        subsample=10**9,
+    )
+
+
+#: Numeric scaling methods by name (``None`` leaves values as they are).
+SCALERS = {
+    "standard": lambda n: StandardScaler(),
+    "robust": lambda n: RobustScaler(),
+    "minmax": lambda n: MinMaxScaler(feature_range=(-1, 1)),
+    "quantile": _quantile,
+}
+
+
+def embedding_size(cardinality: int) -> int:
+    """Embedding width for a categorical column with ``cardinality`` levels.
+
+    The rule of thumb popularised by fastai, ``1.6 * cardinality ** 0.56``,
+    capped at 32 so that high-cardinality columns stay cheap.
+    """
+    return int(max(2, min(32, round(1.6 * cardinality**0.56))))
+
+
+def _is_categorical(series: pd.Series) -> bool:
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return True
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return False
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(
+        dtype
+    ):
+        raise TypeError(
+            f"Column {series.name!r} has dtype {dtype}, which skdl cannot use "
+            f"directly; convert it to numeric features (e.g. year, day of week, "
+            f"or seconds since a reference time) first."
+        )
+    return True
+
+
+def _as_category_strings(frame: pd.DataFrame) -> np.ndarray:
+    """Object array of the categorical columns: strings, with NaN for missing."""
+    out = np.empty(frame.shape, dtype=object)
+    for j, col in enumerate(frame.columns):
+        s = frame[col]
+        values = s.astype(object).to_numpy()
+        missing = pd.isna(values)
+        out[:, j] = np.where(missing, np.nan, values.astype(str))
+    return out
+
+
+def _as_numeric(frame: pd.DataFrame) -> np.ndarray:
+    """Float matrix of the numeric columns, NaN for missing; inf is rejected."""
+    columns = []
+    for col in frame.columns:
+        try:
+            columns.append(
+                frame[col].astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"Column {col!r} was numeric during fit but now holds values that "
+                f"are not numbers ({exc})."
+            ) from exc
+    if not columns:
+        return np.empty((len(frame), 0))
+    values = np.column_stack(columns)
+    bad = np.isinf(values).any(axis=0)
+    if bad.any():
+        names = [str(c) for c, b in zip(frame.columns, bad) if b]
+        raise ValueError(
+            f"Input X contains infinity in numeric column(s) {names}. Replace "
+            f"infinite values (e.g. with NaN, which skdl imputes) before fitting."
+        )
+    return values
+
+
+class TabularEncoder:
+    """Fit-transform tabular X into ``{"x_num": float32, "x_cat": int64}``.
+
+    Parameters
+    ----------
+    scaling : {"standard", "robust", "minmax", "quantile"} or None
+        How numeric columns are scaled after imputation.
+
+    Attributes
+    ----------
+    numeric_columns_ : list
+        Columns (names for DataFrames, positions for arrays) treated as numeric.
+    categorical_columns_ : list
+        Columns encoded as categories.
+    cardinalities_ : list of int
+        Embedding table sizes, including the reserved unknown and missing codes.
+    n_numeric_out_ : int
+        Width of ``x_num``, indicator columns included.
+    """
+
+    def __init__(self, scaling: str | None = "standard") -> None:
+        self.scaling = scaling
+
+    def _split(self, X) -> tuple[np.ndarray, np.ndarray | None]:
+        if isinstance(X, pd.DataFrame):
+            return (
+                _as_numeric(X[self.numeric_columns_]),
+                _as_category_strings(X[self.categorical_columns_]),
+            )
+        return np.asarray(X, dtype=np.float64), None
+
+    def fit(self, X) -> TabularEncoder:
+        """Learn column kinds, imputation values, scales and categories."""
+        self.is_frame_ = isinstance(X, pd.DataFrame)
+        self.columns_ = list(X.columns) if self.is_frame_ else None
+        if self.is_frame_:
+            kinds = {col: _is_categorical(X[col]) for col in X.columns}
+            self.numeric_columns_ = [c for c, cat in kinds.items() if not cat]
+            self.categorical_columns_ = [c for c, cat in kinds.items() if cat]
+        else:
+            self.numeric_columns_ = list(range(X.shape[1]))
+            self.categorical_columns_ = []
+        num, cat = self._split(X)
+        n = len(num)
+        steps = [SimpleImputer(strategy="median", add_indicator=True)]
+        if self.scaling is not None:
+            steps.append(SCALERS[self.scaling](n))
+        if num.shape[1]:
+            # Columns that are entirely missing carry no information; the
+            # imputer drops them and warns, which is noise for skdl users.
+            steps[0].set_params(keep_empty_features=True)
+            self.numeric_ = make_pipeline(*steps).fit(num)
+            self.n_numeric_out_ = int(self.numeric_.transform(num[:1]).shape[1])
+        else:
+            self.numeric_ = None
+            self.n_numeric_out_ = 0
+        if cat is not None and cat.shape[1]:
+            self.categorical_ = OrdinalEncoder(
+                handle_unknown="use_encoded_value",
+                unknown_value=UNKNOWN_CODE - N_RESERVED,
+                encoded_missing_value=MISSING_CODE - N_RESERVED,
+            ).fit(cat)
+            self.cardinalities_ = [
+                len(c[~pd.isna(c)]) + N_RESERVED for c in self.categorical_.categories_
+            ]
+        else:
+            self.categorical_ = None
+            self.cardinalities_ = []
+        return self
+
+    def transform(self, X) -> dict[str, np.ndarray]:
+        """Encode X; unseen categories map to the unknown code."""
+        num, cat = self._split(X)
+        out = {}
+        if self.numeric_ is not None:
+            out["x_num"] = self.numeric_.transform(num).astype(np.float32)
+        else:
+            out["x_num"] = np.zeros((len(num), 0), dtype=np.float32)
+        if self.categorical_ is not None:
+            codes = self.categorical_.transform(cat) + N_RESERVED
+            out["x_cat"] = codes.astype(np.int64)
+        return out

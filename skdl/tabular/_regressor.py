@@ -1,0 +1,173 @@
+"""TabularRegressor: an MLP regressor for arrays and mixed-type DataFrames."""
+
+from __future__ import annotations
+
+from sklearn.base import RegressorMixin
+
+from .._tasks import RegressorTaskMixin
+from ._base import TabularMixin
+
+__all__ = ["TabularRegressor"]
+
+
+class TabularRegressor(RegressorMixin, RegressorTaskMixin, TabularMixin):
+    """Neural-network regressor for tables, with its knobs as hyperparameters.
+
+    Accepts numeric arrays and pandas DataFrames mixing numeric, bool,
+    categorical and string columns with missing values. Numeric columns are
+    imputed (with indicators) and scaled; categorical and string columns get
+    learned embeddings, and categories unseen in training map to a reserved
+    "unknown" embedding. Training runs on skorch; the fitted skorch net is
+    ``net_``.
+
+    The output layer is linear, with one unit per target; 2-D ``y`` gives
+    multi-output regression. Targets are standardized for training and
+    predictions are returned on the original scale.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(256, 256)
+        Width of each hidden layer; ``()`` gives a linear model.
+    activation : str or subclass of torch.nn.Module, default="relu"
+        Hidden activation: ``"relu"``, ``"leaky_relu"`` (slope 0.01),
+        ``"tanh"``, ``"sigmoid"``, ``"gelu"``, ``"elu"``, ``"selu"``,
+        ``"silu"``, ``"mish"``, ``"softplus"``, ``"prelu"``, ``"identity"``,
+        or a module class constructible without arguments.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation, in [0, 1).
+    normalization : {"batch", "layer"} or None, default=None
+        Batch or layer normalization before each hidden activation.
+    weight_decay : float, default=0.0
+        L2 penalty on weights (not biases or normalization parameters),
+        applied by the optimizer.
+    l1 : float, default=0.0
+        L1 penalty on weights, added to the training loss. ``history_``
+        records the data loss without it.
+    scaling : {"standard", "robust", "minmax", "quantile"} or None, \
+default="standard"
+        How numeric columns are scaled.
+    embedding_dim : int or None, default=None
+        Width of every categorical embedding; None sizes each one by its
+        cardinality (``min(32, round(1.6 * n_categories ** 0.56))``).
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the training data,
+        score it every epoch, stop when the validation loss has not improved
+        by ``tol`` for ``patience`` epochs, and restore the best epoch's
+        weights. With False, train ``max_epochs`` on all the data.
+    patience : int, default=10
+        Epochs without improvement before early stopping.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for validation.
+    tol : float, default=1e-4
+        Minimum decrease of the validation loss that counts as improvement.
+    max_epochs : int, default=200
+        Maximum number of passes over the training data.
+    batch_size : int or "auto", default="auto"
+        Rows per batch; ``"auto"`` is ``min(256, max(32, n_train // 10))``.
+    lr : float, default=1e-3
+        Learning rate (the peak rate for ``lr_schedule="onecycle"``).
+    optimizer : str or subclass of torch.optim.Optimizer, default="adam"
+        ``"adam"``, ``"adamw"``, ``"sgd"`` (Nesterov momentum 0.9),
+        ``"rmsprop"``, ``"adagrad"``, ``"nadam"``, ``"radam"``, or a class.
+    lr_schedule : str or None, default=None
+        ``"cosine"``, ``"cosine_warmup"``, ``"onecycle"`` (all per batch over
+        ``max_epochs``), ``"plateau"`` (divide by 5 when the monitored loss
+        stalls for ``patience // 3`` epochs), ``"step"``, ``"exponential"``;
+        None keeps ``lr`` constant.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialization, the validation split, shuffling and
+        dropout. The same seed gives identical predictions on CPU.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    verbose : int, default=0
+        0 is silent; 1 prints a table row per epoch.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of targets.
+    target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
+        Standardization of the target learned in fit.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when fitted on a DataFrame with string column names.
+    encoder_ : TabularEncoder
+        The fitted imputation, scaling and category encoding.
+    history_ : pandas.DataFrame
+        One row per epoch (index ``epoch``, from 1): ``train_loss``,
+        ``valid_loss`` (mean squared error of the standardized target) and
+        ``valid_score`` (R²) when validating, ``lr``
+        and ``duration`` in seconds.
+    best_epoch_ : int
+        Epoch whose weights were kept (lowest validation loss), or the last
+        epoch without early stopping.
+    n_epochs_ : int
+        Number of epochs run.
+    n_iter_ : int
+        Same as ``n_epochs_``, for scikit-learn tooling.
+    net_ : skorch.NeuralNet
+        The fitted skorch net, for power users.
+
+    See Also
+    --------
+    TabularClassifier : The classification counterpart.
+    sklearn.neural_network.MLPRegressor : scikit-learn's MLP.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skdl import TabularRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = TabularRegressor(hidden_layer_sizes=(32,), max_epochs=50,
+    ...                        lr=1e-2, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> reg.score(X, y) > 0.4
+    True
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 256),
+        *,
+        activation="relu",
+        dropout=0.0,
+        normalization=None,
+        weight_decay=0.0,
+        l1=0.0,
+        scaling="standard",
+        embedding_dim=None,
+        early_stopping=True,
+        patience=10,
+        validation_fraction=0.1,
+        tol=1e-4,
+        max_epochs=200,
+        batch_size="auto",
+        lr=1e-3,
+        optimizer="adam",
+        lr_schedule=None,
+        random_state=None,
+        device="auto",
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.normalization = normalization
+        self.weight_decay = weight_decay
+        self.l1 = l1
+        self.scaling = scaling
+        self.embedding_dim = embedding_dim
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.tol = tol
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.lr_schedule = lr_schedule
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
