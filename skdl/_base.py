@@ -30,6 +30,7 @@ from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 __all__ = ["BaseDLEstimator"]
 
 
+
 class BaseDLEstimator(BaseEstimator):
     """Base class: validation, the training skeleton, history and tags.
 

@@ -252,14 +252,19 @@ class NetConfig:
     extra_callbacks: list = field(default_factory=list)
 
 
-def _scoring(score: Callable) -> Callable:
-    def scoring(net, X, y):
-        # EpochScoring caches the validation forward pass, so this does not
-        # run the module again.
-        logits = net.forward(X)
-        return score(logits, torch.as_tensor(y))
+class _Scoring:
+    """``EpochScoring`` callable from a ``score(outputs, y_true)`` function.
 
-    return scoring
+    EpochScoring caches the validation forward pass, so ``net.forward`` here
+    returns the cached outputs instead of running the module again. A class
+    (not a closure) so that fitted nets pickle.
+    """
+
+    def __init__(self, score: Callable) -> None:
+        self.score = score
+
+    def __call__(self, net, X, y) -> float:
+        return self.score(net.forward(X), torch.as_tensor(y))
 
 
 def build_net(
@@ -292,7 +297,7 @@ def build_net(
             (
                 "valid_score",
                 EpochScoring(
-                    _scoring(config.score),
+                    _Scoring(config.score),
                     lower_is_better=False,
                     on_train=False,
                     name="valid_score",

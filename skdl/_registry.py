@@ -108,16 +108,22 @@ def resolve_optimizer(
     )
 
 
-def _warmup_cosine(total_steps: int, warmup_fraction: float = 0.05):
-    warmup = max(1, int(round(total_steps * warmup_fraction)))
+class _WarmupCosine:
+    """Linear warm-up over the first steps, then cosine decay to zero.
 
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+    A class rather than a closure so that fitted nets stay picklable.
+    """
+
+    def __init__(self, total_steps: int, warmup_fraction: float = 0.05) -> None:
+        self.total_steps = total_steps
+        self.warmup = max(1, int(round(total_steps * warmup_fraction)))
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        span = max(1, self.total_steps - self.warmup)
+        progress = min(1.0, (step - self.warmup) / span)
         return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return factor
 
 
 def schedule_spec(
@@ -154,7 +160,7 @@ def schedule_spec(
     if name == "cosine_warmup":
         return {
             "policy": torch.optim.lr_scheduler.LambdaLR,
-            "lr_lambda": _warmup_cosine(total),
+            "lr_lambda": _WarmupCosine(total),
             "step_every": "batch",
         }
     if name == "onecycle":

@@ -19,7 +19,38 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _assert_all_finite, check_array, check_is_fitted
 from torch import nn
 
-__all__ = ["ClassifierTaskMixin", "RegressorTaskMixin"]
+__all__ = [
+    "ClassifierTaskMixin",
+    "RegressorTaskMixin",
+    "accuracy_from_logits",
+    "r2_from_outputs",
+]
+
+
+def accuracy_from_logits(logits: torch.Tensor, y_true: torch.Tensor) -> float:
+    """Accuracy of logits (one column: binary; several: multiclass).
+
+    ``y_true`` holds class indices, 0/1 floats, or class probabilities (as
+    produced by mixup), whose argmax is then the label.
+    """
+    logits = logits.detach().cpu()
+    y_true = y_true.detach().cpu()
+    if logits.ndim == 1 or logits.shape[1] == 1:
+        pred = (logits.reshape(-1) > 0).long()
+        true = (y_true.reshape(-1) > 0.5).long()
+    else:
+        pred = logits.argmax(dim=1)
+        true = y_true.argmax(dim=1) if y_true.ndim > 1 else y_true.long()
+    return float((pred == true).double().mean())
+
+
+def r2_from_outputs(pred: torch.Tensor, y_true: torch.Tensor) -> float:
+    """R^2 averaged over outputs; invariant to the target's standardization."""
+    pred = pred.detach().double().cpu().reshape(y_true.shape[0], -1)
+    y_true = y_true.detach().double().cpu().reshape(y_true.shape[0], -1)
+    ss_res = ((y_true - pred) ** 2).sum(dim=0)
+    ss_tot = ((y_true - y_true.mean(dim=0)) ** 2).sum(dim=0)
+    return float((1 - ss_res / ss_tot.clamp_min(1e-12)).mean())
 
 
 class ClassifierTaskMixin:
@@ -78,14 +109,7 @@ class ClassifierTaskMixin:
             return torch.as_tensor(y_encoded, dtype=torch.float32).reshape(-1, 1)
         return torch.as_tensor(y_encoded, dtype=torch.long)
 
-    def _score_logits(self, logits: torch.Tensor, y_true: torch.Tensor) -> float:
-        if self._binary:
-            pred = (logits.reshape(-1) > 0).long()
-            true = y_true.reshape(-1).round().long()
-        else:
-            pred = logits.argmax(dim=1)
-            true = y_true if y_true.ndim == 1 else y_true.argmax(dim=1)
-        return float((pred.cpu() == true.cpu()).double().mean())
+    _score_logits = staticmethod(accuracy_from_logits)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities.
@@ -121,7 +145,8 @@ class ClassifierTaskMixin:
         y : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class RegressorTaskMixin:
@@ -161,14 +186,12 @@ class RegressorTaskMixin:
     def _target_tensor(self, y_encoded: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(y_encoded, dtype=torch.float32)
 
-    def _score_logits(self, pred: torch.Tensor, y_true: torch.Tensor) -> float:
-        """R^2 averaged over outputs (invariant to the standardization)."""
-        pred = pred.double().cpu().reshape(y_true.shape[0], -1)
-        y_true = y_true.double().cpu().reshape(y_true.shape[0], -1)
-        ss_res = ((y_true - pred) ** 2).sum(dim=0)
-        ss_tot = ((y_true - y_true.mean(dim=0)) ** 2).sum(dim=0)
-        r2 = 1 - ss_res / ss_tot.clamp_min(1e-12)
-        return float(r2.mean())
+    _score_logits = staticmethod(r2_from_outputs)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     def predict(self, X) -> np.ndarray:
         """Predicted targets.
