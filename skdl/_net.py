@@ -8,6 +8,7 @@ datasets, and keep the returned net as ``net_``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -142,6 +143,40 @@ class SkdlNet(NeuralNet):
             f"{self.lr / 10:g}), gradient-friendlier `activation`, "
             f"`normalization='batch'`, or check the inputs for extreme values."
         )
+
+
+class LowestLossEarlyStopping(EarlyStopping):
+    """Early stopping that restores the epoch with the lowest monitored loss.
+
+    skorch's ``EarlyStopping`` restores the last epoch that improved by at
+    least ``threshold``, so with ``tol > 0`` the kept weights were not the
+    lowest validation loss that ``best_epoch_`` reports. Here, as in
+    scikit-learn's MLP, ``threshold`` only decides when to stop.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.lowest_ = np.inf
+
+    def on_epoch_end(self, net, **kwargs):
+        current = net.history[-1, self.monitor]
+        if current < self.lowest_:
+            self.lowest_ = current
+            self.best_epoch_ = net.history[-1, "epoch"]
+            self.best_model_weights_ = deepcopy(net.module_.state_dict())
+        if self._is_score_improved(current):
+            self.misses_ = 0
+            self.dynamic_threshold_ = self._calc_new_threshold(current)
+        else:
+            self.misses_ += 1
+        if self.misses_ == self.patience:
+            if net.verbose:
+                self._sink(
+                    f"Stopping since {self.monitor} has not improved in the last "
+                    f"{self.patience} epochs.",
+                    verbose=net.verbose,
+                )
+            raise KeyboardInterrupt
 
 
 def _is_head(name: str, head_prefixes: tuple[str, ...]) -> bool:
@@ -308,7 +343,7 @@ def build_net(
         callbacks.append(
             (
                 "early_stopping",
-                EarlyStopping(
+                LowestLossEarlyStopping(
                     monitor="valid_loss",
                     patience=params["patience"],
                     threshold=params["tol"],
@@ -357,6 +392,6 @@ def build_net(
         weight_decay=params["weight_decay"],
         backbone_lr_scale=params.get("backbone_lr_scale", 1.0),
         device=device,
-        verbose=0,
+        verbose=verbose,
     )
     return net
