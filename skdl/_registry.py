@@ -126,6 +126,22 @@ class _WarmupCosine:
         return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+class _OneCycleLR(torch.optim.lr_scheduler.OneCycleLR):
+    """One-cycle policy that cycles momentum only where the optimizer has one.
+
+    torch's ``OneCycleLR`` refuses optimizers without ``momentum`` or
+    ``betas`` (Adagrad, many custom ones) unless ``cycle_momentum=False``;
+    those optimizers get the learning-rate cycle alone.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, **kwargs) -> None:
+        defaults = optimizer.defaults
+        kwargs.setdefault(
+            "cycle_momentum", "momentum" in defaults or "betas" in defaults
+        )
+        super().__init__(optimizer, **kwargs)
+
+
 def schedule_spec(
     name: str, *, lr: float, max_epochs: int, steps_per_epoch: int, patience: int
 ) -> dict:
@@ -165,7 +181,7 @@ def schedule_spec(
         }
     if name == "onecycle":
         return {
-            "policy": torch.optim.lr_scheduler.OneCycleLR,
+            "policy": _OneCycleLR,
             "max_lr": lr,
             "total_steps": total,
             "step_every": "batch",

@@ -10,6 +10,28 @@ from torch import nn
 __all__ = ["TabularMLP"]
 
 
+class _BatchNorm1d(nn.BatchNorm1d):
+    """Batch normalization that tolerates a training batch of one row.
+
+    The statistics of a single row are undefined, and plain ``BatchNorm1d``
+    raises on it; a batch of one (a last, ragged batch, or a one-row training
+    set) is normalized with the running estimates instead, as in evaluation.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] == 1:
+            return nn.functional.batch_norm(
+                x,
+                self.running_mean,
+                self.running_var,
+                self.weight,
+                self.bias,
+                training=False,
+                eps=self.eps,
+            )
+        return super().forward(x)
+
+
 class TabularMLP(nn.Module):
     """MLP whose hidden layers are the "blocks" that ``freeze=k`` counts.
 
@@ -71,7 +93,7 @@ class TabularMLP(nn.Module):
         for size in hidden_layer_sizes:
             layers: list[nn.Module] = [nn.Linear(width, size)]
             if normalization == "batch":
-                layers.append(nn.BatchNorm1d(size))
+                layers.append(_BatchNorm1d(size))
             elif normalization == "layer":
                 layers.append(nn.LayerNorm(size))
             layers.append(activation())

@@ -79,7 +79,9 @@ def _as_category_strings(frame: pd.DataFrame) -> np.ndarray:
         s = frame[col]
         values = s.astype(object).to_numpy()
         missing = pd.isna(values)
-        out[:, j] = np.where(missing, np.nan, values.astype(str))
+        strings = values.astype(str).astype(object)
+        strings[missing] = np.nan
+        out[:, j] = strings
     return out
 
 
