@@ -8,10 +8,12 @@ estimators that work with ``Pipeline``, ``GridSearchCV`` and
 
 from .exceptions import TrainingDivergedError
 from .tabular import TabularClassifier, TabularRegressor
+from .vision import ImageClassifier
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ImageClassifier",
     "TabularClassifier",
     "TabularRegressor",
     "TrainingDivergedError",

@@ -17,18 +17,18 @@ from abc import abstractmethod
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, _num_samples
 from sklearn_compat.base import _fit_context
 
+from ._data import AugmentTransform
 from ._net import NetConfig, build_net
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 
 __all__ = ["BaseDLEstimator"]
-
 
 
 class BaseDLEstimator(BaseEstimator):
@@ -82,8 +82,11 @@ class BaseDLEstimator(BaseEstimator):
         """Return the untrained network for the fitted data adapter."""
 
     def _training_transform(self):
-        """Batch transform for training batches (augmentation); None here."""
-        return None
+        """Augmentation for training batches only, from the ``augment`` param."""
+        augment = getattr(self, "augment", None)
+        if augment is None:
+            return None
+        return AugmentTransform(clone(augment), self._augment_n_classes())
 
     def _num_workers(self) -> int:
         return 0

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["BatchIterator", "TensorDataset"]
+__all__ = ["AugmentTransform", "BatchIterator", "TensorDataset"]
 
 Batch = tuple[dict[str, torch.Tensor], "torch.Tensor | None"]
 
@@ -32,6 +32,10 @@ class TensorDataset(Dataset):
     sample_weight : torch.Tensor or None
         Per-sample loss weights. They travel with the batch under the key
         ``"sample_weight"`` and are removed before the module is called.
+    prepare : callable or None
+        Applied to every batch's feature dict (training, validation and
+        prediction alike) before any augmentation, e.g. to turn stored uint8
+        images into floats in [0, 1] at the network's input size.
     """
 
     def __init__(
@@ -39,10 +43,12 @@ class TensorDataset(Dataset):
         features: dict[str, torch.Tensor],
         y: torch.Tensor | None = None,
         sample_weight: torch.Tensor | None = None,
+        prepare: Callable[[dict], dict] | None = None,
     ) -> None:
         self.features = features
         self.y = y
         self.sample_weight = sample_weight
+        self.prepare = prepare
         self._n = len(next(iter(features.values())))
 
     def __len__(self) -> int:
@@ -66,6 +72,7 @@ class TensorDataset(Dataset):
             {k: v[idx] for k, v in self.features.items()},
             None if self.y is None else self.y[idx],
             None if self.sample_weight is None else self.sample_weight[idx],
+            self.prepare,
         )
 
     def batches(
@@ -93,6 +100,8 @@ class TensorDataset(Dataset):
                 idx = order[start : start + batch_size]
                 xb = {k: v[idx] for k, v in inputs.items()}
                 yb = None if self.y is None else self.y[idx]
+            if self.prepare is not None:
+                xb = self.prepare(xb)
             if transform is not None:
                 xb, yb = transform(xb, yb)
             yield xb, yb
@@ -152,3 +161,22 @@ class BatchIterator:
 
     def __len__(self) -> int:
         return self.dataset.n_batches(self.batch_size)
+
+
+class AugmentTransform:
+    """Training-batch transform that calls an augmenter's ``augment_batch``.
+
+    Parameters
+    ----------
+    augmenter : object
+        Has ``augment_batch(X, y, *, n_classes)`` (see :mod:`skdl.augment`).
+    n_classes : int or None
+        Number of classes (2 for binary), or None for regression.
+    """
+
+    def __init__(self, augmenter, n_classes: int | None) -> None:
+        self.augmenter = augmenter
+        self.n_classes = n_classes
+
+    def __call__(self, xb: dict, yb):
+        return self.augmenter.augment_batch(xb, yb, n_classes=self.n_classes)

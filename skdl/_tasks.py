@@ -99,6 +99,9 @@ class ClassifierTaskMixin:
     def _n_outputs(self) -> int:
         return 1 if self._binary else len(self.classes_)
 
+    def _augment_n_classes(self) -> int:
+        return len(self.classes_)
+
     def _criterion(self) -> nn.Module:
         if self._binary:
             return nn.BCEWithLogitsLoss(reduction="none")
@@ -179,6 +182,9 @@ class RegressorTaskMixin:
 
     def _n_outputs(self) -> int:
         return self.n_outputs_
+
+    def _augment_n_classes(self) -> None:
+        return None
 
     def _criterion(self) -> nn.Module:
         return nn.MSELoss(reduction="none")

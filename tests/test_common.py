@@ -3,15 +3,45 @@
 The estimators run with fast settings (small nets, few epochs); the checks
 are scikit-learn's own, unchanged. Expected failures are listed in
 ``EXPECTED_FAILED_CHECKS`` with the reason for each.
+
+``ImageClassifier`` declares honestly that it takes images (3-D and 4-D
+arrays or file paths), not 2-D tables, so scikit-learn would skip it. To
+still run every check against its real code, ``ImagesAs2D`` presents each
+check's 2-D data ``(n, d)`` as ``n`` images of 1 x d pixels and otherwise
+changes nothing.
 """
 
+import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdl import TabularClassifier, TabularRegressor
+from skdl import ImageClassifier, TabularClassifier, TabularRegressor
+
+
+class ImagesAs2D(ImageClassifier):
+    """ImageClassifier reading 2-D ``(n, d)`` arrays as 1 x d images (tests only)."""
+
+    def _validate_X(self, X, *, reset):
+        if not sp.issparse(X):
+            a = np.asarray(X)
+            if a.ndim == 2 and a.shape[1] and a.dtype.kind in "uifbO":
+                X = a[:, None, None, :]
+        return super()._validate_X(X, reset=reset)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = False
+        return tags
 
 FAST = dict(hidden_layer_sizes=(32,), max_epochs=30, lr=1e-2, random_state=0)
 
-ESTIMATORS = [TabularClassifier(**FAST), TabularRegressor(**FAST)]
+ESTIMATORS = [
+    TabularClassifier(**FAST),
+    TabularRegressor(**FAST),
+    ImageClassifier(max_epochs=5, random_state=0),
+    ImagesAs2D(max_epochs=5, lr=1e-2, random_state=0),
+]
 
 _SW_EQUIVALENCE = (
     "Minibatch training with shuffling and a validation split: repeating a "
@@ -29,11 +59,27 @@ _SW_CHECKS = {
     "check_sample_weight_equivalence_on_dense_data": _SW_EQUIVALENCE,
     "check_sample_weight_equivalence_on_sparse_data": _SW_EQUIVALENCE,
 }
+_RESIZES = (
+    "Images of another size are resized to the training size at predict time "
+    "(documented behaviour), so predicting on data of a different width does "
+    "not raise the 'wrong number of features' error this check expects."
+)
+_NO_N_FEATURES = (
+    "Images have no fixed feature count (they are resized to the training "
+    "size), so ImageClassifier defines image_shape_ and n_channels_ instead of "
+    "n_features_in_."
+)
 EXPECTED_FAILED_CHECKS: dict = {
     "TabularClassifier": dict(_SW_CHECKS),
     "TabularRegressor": {
         **_SW_CHECKS,
         "check_methods_subset_invariance": _FLOAT32,
+    },
+    "ImagesAs2D": {
+        "check_sample_weight_equivalence_on_dense_data": _SW_EQUIVALENCE,
+        "check_classifiers_train": _RESIZES,
+        "check_n_features_in": _NO_N_FEATURES,
+        "check_n_features_in_after_fitting": _NO_N_FEATURES,
     },
 }
 

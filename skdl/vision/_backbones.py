@@ -1,0 +1,156 @@
+"""Backbones for ImageClassifier: the default CNN, torchvision models, modules.
+
+torchvision models are built through torchvision's own registry
+(``torchvision.models.get_model``); skdl only swaps in a task-sized head.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torchvision
+from torch import nn
+
+from ..modules.cnn import CompactCNN
+
+__all__ = ["Backbone", "build_backbone", "classification_models"]
+
+
+@dataclass
+class Backbone:
+    """A network ready for training, with where its head is.
+
+    Attributes
+    ----------
+    module : torch.nn.Module
+        Maps normalized images to ``n_outputs`` values.
+    head : str
+        Dotted name of the output layer inside ``module``.
+    in_channels : int
+        Channels the module expects (grayscale input is repeated to 3).
+    family : str
+        ``"cnn"``, ``"torchvision"`` or ``"custom"``.
+    """
+
+    module: nn.Module
+    head: str
+    in_channels: int
+    family: str
+
+
+def classification_models() -> list[str]:
+    """Names of torchvision's classification models (for ``backbone=``)."""
+    return sorted(torchvision.models.list_models(module=torchvision.models))
+
+
+def _last_linear(module: nn.Module) -> tuple[str, nn.Linear] | None:
+    found = None
+    for name, sub in module.named_modules():
+        if isinstance(sub, nn.Linear):
+            found = (name, sub)
+    return found
+
+
+def _replace(module: nn.Module, name: str, new: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    parent = module.get_submodule(parent_name) if parent_name else module
+    setattr(parent, child, new)
+
+
+def _first_conv_channels(module: nn.Module) -> int | None:
+    for sub in module.modules():
+        if isinstance(sub, nn.Conv2d):
+            return sub.in_channels
+    return None
+
+
+def _swap_relu(module: nn.Module, activation: Callable[[], nn.Module]) -> None:
+    for name, sub in list(module.named_modules()):
+        if type(sub) is nn.ReLU:
+            _replace(module, name, activation())
+
+
+def build_backbone(
+    backbone,
+    *,
+    in_channels: int,
+    n_outputs: int,
+    activation: Callable[[], nn.Module],
+    activation_is_default: bool,
+    dropout: float,
+) -> Backbone:
+    """Build the network named by ``backbone`` with a head of ``n_outputs``.
+
+    Parameters
+    ----------
+    backbone : str, torch.nn.Module or subclass of torch.nn.Module
+        ``"cnn"``, a torchvision classification model name, or a module.
+    in_channels : int
+        Channels of the input images.
+    n_outputs : int
+        Width of the new head.
+    activation : callable
+        Zero-argument factory of the hidden activation.
+    activation_is_default : bool
+        Whether ``activation`` is the default ReLU. For torchvision models a
+        non-default activation replaces every ``nn.ReLU`` in the backbone.
+    dropout : float
+        Dropout before the head.
+
+    Returns
+    -------
+    backbone : Backbone
+    """
+    if isinstance(backbone, str) and backbone == "cnn":
+        module = CompactCNN(
+            in_channels, n_outputs, activation=activation, dropout=dropout
+        )
+        return Backbone(module, "head", in_channels, "cnn")
+    if isinstance(backbone, str):
+        names = classification_models()
+        if backbone not in names:
+            raise ValueError(
+                f"backbone={backbone!r} is neither 'cnn' nor a torchvision "
+                f"classification model. Examples: 'resnet18', "
+                f"'mobilenet_v3_small', 'efficientnet_b0'; see "
+                f"skdl.vision.classification_models() for all {len(names)}."
+            )
+        module = torchvision.models.get_model(backbone, weights=None)
+        if not activation_is_default:
+            _swap_relu(module, activation)
+        return _with_head(module, n_outputs, dropout, "torchvision", 3)
+    if inspect.isclass(backbone) and issubclass(backbone, nn.Module):
+        try:
+            module = backbone(num_classes=n_outputs)
+        except TypeError:
+            module = backbone()
+    elif isinstance(backbone, nn.Module):
+        module = copy.deepcopy(backbone)
+    else:
+        raise ValueError(
+            f"backbone must be 'cnn', a torchvision model name, or a "
+            f"torch.nn.Module instance or class; got {backbone!r}."
+        )
+    channels = _first_conv_channels(module) or in_channels
+    return _with_head(module, n_outputs, dropout, "custom", channels)
+
+
+def _with_head(
+    module: nn.Module, n_outputs: int, dropout: float, family: str, channels: int
+) -> Backbone:
+    found = _last_linear(module)
+    if found is None:
+        raise ValueError(
+            f"Cannot find the output layer of {type(module).__name__}: skdl "
+            f"replaces a network's last nn.Linear with a head sized for the "
+            f"task, and this network has none."
+        )
+    name, linear = found
+    if family == "custom" and linear.out_features == n_outputs and dropout == 0:
+        return Backbone(module, name, channels, family)
+    head = nn.Sequential(nn.Dropout(dropout), nn.Linear(linear.in_features, n_outputs))
+    _replace(module, name, head)
+    return Backbone(module, name, channels, family)

@@ -1,0 +1,332 @@
+"""ImageClassifier: CNNs and torchvision models as a scikit-learn classifier."""
+
+from __future__ import annotations
+
+import numbers
+import os
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._base import BaseDLEstimator
+from .._data import TensorDataset
+from .._registry import make_activation
+from .._tasks import ClassifierTaskMixin
+from ..modules.cnn import ImageNetwork
+from ._arrays import ImagePrepare, as_image_tensor, image_size_tuple
+from ._backbones import build_backbone
+from ._files import FileImageDataset, resolve_paths, scan_images
+
+__all__ = ["ImageClassifier"]
+
+#: Images sampled to estimate the per-channel normalization statistics.
+N_STAT_IMAGES = 2000
+
+
+class ImageClassifier(ClassifierMixin, ClassifierTaskMixin, BaseDLEstimator):
+    """Image classifier with deep learning's knobs as hyperparameters.
+
+    Takes images as numpy arrays or as file paths (decoded lazily, batch by
+    batch, in worker processes). Inputs are scaled to [0, 1] and normalized
+    per channel inside the network with statistics learned in ``fit``.
+    Training runs on skorch; the fitted skorch net is ``net_``.
+
+    Parameters
+    ----------
+    backbone : str, torch.nn.Module or subclass of torch.nn.Module, \
+default="cnn"
+        ``"cnn"`` is a compact CNN (three blocks of two 3x3 convolutions with
+        batch norm, then global average pooling and a linear head) that
+        ``activation`` and ``dropout`` act on throughout. Any torchvision
+        classification model name (``"resnet18"``, ``"mobilenet_v3_small"``,
+        ``"efficientnet_b0"``, ...; see
+        :func:`skdl.vision.classification_models`) is built through
+        torchvision's model registry and its last linear layer replaced by a
+        head sized for the task. A module instance or class is used likewise
+        (its last linear layer is replaced unless it already fits the task).
+        For torchvision and custom backbones, ``dropout`` is applied right
+        before the new head, and an ``activation`` other than ``"relu"``
+        replaces every ``nn.ReLU`` of a torchvision backbone (other
+        activation types, such as MobileNet's hardswish, are kept).
+    image_size : int, (int, int) or None, default=None
+        Resize every image to this size (height, width). Needed when images
+        come in mixed sizes, as files often do. None keeps the training size;
+        prediction inputs of another size are resized to it.
+    augment : augmenter or None, default=None
+        An augmenter from :mod:`skdl.augment`, e.g.
+        ``ImageAugmenter(rotation=15)``, applied on the fly to training
+        batches only, with fresh randomness every epoch. Its parameters are
+        tunable as ``augment__<name>``.
+    path_column : str or None, default=None
+        Column holding the file paths when X is a DataFrame; None picks the
+        only column, or one named ``path``, ``filepath``, ``file``,
+        ``filename``, ``image`` or ``image_path``.
+    num_workers : int or "auto", default="auto"
+        Worker processes decoding image files; ``"auto"`` uses up to 4 (as
+        many as there are CPUs) for file input and 0 for arrays.
+    activation : str or subclass of torch.nn.Module, default="relu"
+        Hidden activation (see :class:`skdl.TabularClassifier`).
+    dropout : float, default=0.0
+        Dropout before the head (and, halved, spatial dropout after each
+        block of the default CNN).
+    weight_decay : float, default=0.0
+        L2 penalty on weights (not biases or normalization parameters).
+    l1 : float, default=0.0
+        L1 penalty on weights, added to the training loss.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` (stratified), score it every epoch,
+        stop after ``patience`` epochs without improvement of the validation
+        loss by ``tol``, and restore the best epoch's weights.
+    patience : int, default=5
+        Epochs without improvement before early stopping.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for validation.
+    tol : float, default=1e-4
+        Minimum decrease of the validation loss that counts as improvement.
+    max_epochs : int, default=30
+        Maximum number of passes over the training data.
+    batch_size : int or "auto", default="auto"
+        Images per batch; ``"auto"`` is ``min(128, max(16, n_train // 10))``.
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer : str or subclass of torch.optim.Optimizer, default="adam"
+        See :class:`skdl.TabularClassifier`.
+    lr_schedule : str or None, default=None
+        See :class:`skdl.TabularClassifier`.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, keyed by the original labels.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialization, the split, shuffling, dropout and augmentation.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    verbose : int, default=0
+        0 is silent; 1 prints a table row per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, as given.
+    input_kind_ : {"array", "files"}
+        Whether fit saw in-memory images or file paths.
+    n_channels_ : int
+        Channels of the training images (files: 1 if all were grayscale,
+        else 3, after conversion).
+    image_shape_ : tuple of int
+        (height, width) the network is trained on.
+    mean_, std_ : ndarray of shape (n_channels_,)
+        Per-channel normalization statistics of the training images, in
+        [0, 1] units; they are also stored in the network's buffers.
+    history_ : pandas.DataFrame
+        One row per epoch: ``train_loss``, ``valid_loss``, ``valid_score``
+        (accuracy), ``lr``, ``duration``.
+    best_epoch_, n_epochs_, n_iter_ : int
+        Epoch whose weights were kept; epochs run.
+    net_ : skorch.NeuralNet
+        The fitted skorch net.
+
+    See Also
+    --------
+    skdl.augment.ImageAugmenter : Augmentation transformer for images.
+    skdl.TabularClassifier : The tabular counterpart.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdl.vision import ImageClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 255, size=(40, 12, 12), dtype=np.uint8)
+    >>> y = np.repeat(["dark", "light"], 20)
+    >>> X[y == "light"] |= 128
+    >>> clf = ImageClassifier(max_epochs=5, early_stopping=False,
+    ...                       random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDLEstimator._parameter_constraints,
+        "backbone": [str, torch.nn.Module, type],
+        "image_size": [Interval(numbers.Integral, 1, None, closed="left"), tuple, None],
+        "augment": [HasMethods(["augment_batch"]), None],
+        "path_column": [str, None],
+        "num_workers": [
+            Interval(numbers.Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        backbone="cnn",
+        *,
+        image_size=None,
+        augment=None,
+        path_column=None,
+        num_workers="auto",
+        activation="relu",
+        dropout=0.0,
+        weight_decay=0.0,
+        l1=0.0,
+        early_stopping=True,
+        patience=5,
+        validation_fraction=0.1,
+        tol=1e-4,
+        max_epochs=30,
+        batch_size="auto",
+        lr=1e-3,
+        optimizer="adam",
+        lr_schedule=None,
+        class_weight=None,
+        random_state=None,
+        device="auto",
+        verbose=0,
+    ):
+        self.backbone = backbone
+        self.image_size = image_size
+        self.augment = augment
+        self.path_column = path_column
+        self.num_workers = num_workers
+        self.activation = activation
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.l1 = l1
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.tol = tol
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.lr_schedule = lr_schedule
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ data side
+    def _validate_X(self, X, *, reset: bool):
+        if not reset:
+            check_is_fitted(self)
+        size = image_size_tuple(self.image_size)
+        paths = resolve_paths(X, self.path_column)
+        if paths is not None:
+            return self._validate_files(
+                np.asarray(paths, dtype=object), size, reset=reset
+            )
+        images = as_image_tensor(X, size)
+        if reset:
+            self.input_kind_ = "array"
+            self.n_channels_ = int(images.shape[1])
+            self.image_shape_ = size or tuple(int(s) for s in images.shape[-2:])
+        elif images.shape[1] != self.n_channels_:
+            raise ValueError(
+                f"X has {images.shape[1]} channel(s), but {type(self).__name__} "
+                f"was fitted on images with {self.n_channels_} channel(s)."
+            )
+        return images
+
+    def _validate_files(self, paths: np.ndarray, size, *, reset: bool) -> np.ndarray:
+        if not reset:
+            return paths
+        scan = scan_images(list(paths))
+        if size is None and scan.size is None:
+            raise ValueError(
+                f"The image files come in {len(scan.sizes)} different sizes "
+                f"(height x width: {scan.describe_sizes()}); set "
+                f"image_size=(H, W), e.g. image_size=224, so they can be resized "
+                f"to one size."
+            )
+        self.input_kind_ = "files"
+        self.mode_ = scan.mode
+        self.n_channels_ = scan.n_channels
+        self.image_shape_ = size or scan.size
+        return paths
+
+    def _make_dataset(self, X, y=None, sample_weight=None, *, index=None):
+        if index is not None:
+            X = X[index]
+        if self.input_kind_ == "files":
+            if not isinstance(X, np.ndarray) or X.dtype != object:
+                raise ValueError(
+                    f"{type(self).__name__} was fitted on image files; pass file "
+                    f"paths to predict as well."
+                )
+            return FileImageDataset(
+                list(X),
+                mode=self.mode_,
+                image_size=self.image_shape_,
+                y=y,
+                sample_weight=sample_weight,
+            )
+        if not isinstance(X, torch.Tensor):
+            raise ValueError(
+                f"{type(self).__name__} was fitted on image arrays; pass arrays "
+                f"to predict as well."
+            )
+        return TensorDataset(
+            {"x": X}, y, sample_weight, prepare=ImagePrepare(self.image_shape_)
+        )
+
+    def _fit_adapter(self, X, train_idx: np.ndarray) -> None:
+        rng = np.random.default_rng(0)
+        sample = np.sort(rng.permutation(train_idx)[:N_STAT_IMAGES])
+        dataset = self._make_dataset(X, index=sample)
+        total = torch.zeros(self.n_channels_, dtype=torch.float64)
+        total_sq = torch.zeros_like(total)
+        count = 0
+        for xb, _ in dataset.batches(256, num_workers=self._num_workers()):
+            x = xb["x"].double()
+            total += x.sum(dim=(0, 2, 3))
+            total_sq += (x**2).sum(dim=(0, 2, 3))
+            count += x.shape[0] * x.shape[2] * x.shape[3]
+        mean = total / count
+        std = (total_sq / count - mean**2).clamp_min(0).sqrt()
+        self.mean_ = mean.numpy()
+        self.std_ = np.where(std.numpy() > 1e-6, std.numpy(), 1.0)
+
+    def _num_workers(self) -> int:
+        if self.num_workers != "auto":
+            return int(self.num_workers)
+        if getattr(self, "input_kind_", "array") != "files":
+            return 0
+        return min(4, os.cpu_count() or 1)
+
+    def _resolve_batch_size(self, n_train: int) -> int:
+        if self.batch_size == "auto":
+            return int(min(128, max(16, n_train // 10)))
+        return int(self.batch_size)
+
+    # --------------------------------------------------------- network side
+    def _build_module(self, n_outputs: int) -> torch.nn.Module:
+        backbone = build_backbone(
+            self.backbone,
+            in_channels=self.n_channels_,
+            n_outputs=n_outputs,
+            activation=make_activation(self.activation),
+            activation_is_default=self.activation == "relu",
+            dropout=float(self.dropout),
+        )
+        if self.n_channels_ not in (1, backbone.in_channels):
+            raise ValueError(
+                f"The images have {self.n_channels_} channels but the backbone "
+                f"expects {backbone.in_channels}."
+            )
+        return ImageNetwork(
+            backbone.module,
+            mean=self.mean_.tolist(),
+            std=self.std_.tolist(),
+            backbone_channels=backbone.in_channels,
+            head=backbone.head,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
+        return tags
