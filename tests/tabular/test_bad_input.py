@@ -1,0 +1,278 @@
+"""Bad input gets a clear error naming the problem, never NaN or a torch error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import NotFittedError
+from torch import nn
+
+from skdl import TabularClassifier, TabularRegressor, TrainingDivergedError
+
+FAST = dict(hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+ESTIMATORS = [TabularClassifier, TabularRegressor]
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(60, 4, random_state=0)
+    return X, y
+
+
+# ----------------------------------------------------------------- X values
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_nan_in_numeric_array(Est, data):
+    X, y = data
+    X_nan = X.copy()
+    X_nan[3, 1] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN.*DataFrame"):
+        Est(**FAST).fit(X_nan, y)
+    est = Est(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        est.predict(X_nan)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_inf_in_numeric_input(Est, data, value):
+    X, y = data
+    X_inf = X.copy()
+    X_inf[3, 1] = value
+    with pytest.raises(ValueError, match="infinity"):
+        Est(**FAST).fit(X_inf, y)
+    with pytest.raises(ValueError, match=r"infinity in numeric column\(s\) \['b'\]"):
+        Est(**FAST).fit(pd.DataFrame(X_inf, columns=list("abcd")), y)
+    est = Est(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="infinity"):
+        est.predict(X_inf)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_wrong_number_of_features_at_predict(Est, data):
+    X, y = data
+    est = Est(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features, but .* expecting 4"):
+        est.predict(X[:, :3])
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+def test_wrong_columns_at_predict(data):
+    X, y = data
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    clf = TabularClassifier(**FAST).fit(frame, y)
+    with pytest.raises(ValueError, match="feature names should match"):
+        clf.predict(frame.rename(columns={"d": "e"}))
+    with pytest.raises(ValueError, match="X has 3 features"):
+        clf.predict(frame[["a", "b", "c"]].to_numpy())
+
+
+def test_strings_in_a_column_that_was_numeric(data):
+    X, y = data
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    clf = TabularClassifier(**FAST).fit(frame, y)
+    bad = frame.head(3).astype({"b": object})
+    bad.loc[0, "b"] = "oops"
+    with pytest.raises(ValueError, match="Column 'b' was numeric during fit"):
+        clf.predict(bad)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_empty_X(Est):
+    with pytest.raises(ValueError, match="0 sample"):
+        Est(**FAST).fit(np.empty((0, 4)), np.empty(0))
+    with pytest.raises(ValueError, match="0 sample"):
+        Est(**FAST).fit(pd.DataFrame({"a": []}), np.empty(0))
+    with pytest.raises(ValueError, match="0 feature"):
+        Est(**FAST).fit(np.empty((5, 0)), np.arange(5) % 2)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_X_and_y_of_different_lengths(Est, data):
+    X, y = data
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        Est(**FAST).fit(X, y[:-5])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        Est(**FAST).fit(pd.DataFrame(X), y[:-5])
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_object_array_with_strings_asks_for_a_dataframe(Est, data):
+    X, y = data
+    X_obj = X.astype(object)
+    X_obj[:, 0] = np.where(y == 1, "red", "blue")
+    with pytest.raises(ValueError, match=r"non-numeric.*pd\.DataFrame"):
+        Est(**FAST).fit(X_obj, y)
+
+
+def test_datetime_column_is_refused_with_advice(data):
+    X, y = data
+    frame = pd.DataFrame({"when": pd.date_range("2020", periods=len(y)), "x": X[:, 0]})
+    with pytest.raises(TypeError, match="Column 'when' has dtype datetime64"):
+        TabularClassifier(**FAST).fit(frame, y)
+
+
+def test_three_dimensional_X(data):
+    X, y = data
+    with pytest.raises(ValueError, match="dim 3"):
+        TabularClassifier(**FAST).fit(X.reshape(len(X), 2, 2), y)
+
+
+# ----------------------------------------------------------------- targets
+def test_classifier_with_a_single_class(data):
+    X, _ = data
+    with pytest.raises(ValueError, match="at least 2 classes.*only 1 class: .*'a'"):
+        TabularClassifier(**FAST).fit(X, np.full(len(X), "a"))
+
+
+def test_classifier_with_a_continuous_target(data):
+    X, _ = data
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        TabularClassifier(**FAST).fit(X, X[:, 0])
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_nan_target(Est, data):
+    X, y = data
+    y_nan = y.astype(float)
+    y_nan[0] = np.nan
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        Est(**FAST).fit(X, y_nan)
+
+
+def test_regressor_with_three_dimensional_target(data):
+    X, _ = data
+    with pytest.raises(ValueError, match="dim 3"):
+        TabularRegressor(**FAST).fit(X, np.zeros((len(X), 2, 2)))
+
+
+def test_class_weight_with_an_unknown_label(data):
+    X, y = data
+    labels = np.where(y == 1, "yes", "no")
+    with pytest.raises(ValueError, match=r"class_weight has keys \[\"'maybe'\"\]"):
+        TabularClassifier(class_weight={"maybe": 2.0}, **FAST).fit(X, labels)
+
+
+@pytest.mark.parametrize(
+    "weights, match",
+    [
+        (-np.ones(60), "non-negative"),
+        (np.r_[np.ones(59), np.nan], "sample_weight contains NaN"),
+        (np.ones(10), r"sample_weight.shape == \(10,\), expected \(60,\)"),
+        (np.zeros(60), "at least one non-zero"),
+    ],
+)
+def test_bad_sample_weight(data, weights, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        TabularClassifier(**FAST).fit(X, y, sample_weight=weights)
+
+
+# ---------------------------------------------------------- hyperparameters
+BAD_PARAMS = [
+    ("dropout", 1.0),
+    ("dropout", -0.1),
+    ("activation", "foo"),
+    ("activation", nn.ReLU()),
+    ("activation", int),
+    ("activation", nn.Linear),
+    ("hidden_layer_sizes", (0,)),
+    ("hidden_layer_sizes", (8, -1)),
+    ("hidden_layer_sizes", (4.5,)),
+    ("hidden_layer_sizes", 0),
+    ("hidden_layer_sizes", "wide"),
+    ("normalization", "group"),
+    ("scaling", "log"),
+    ("weight_decay", -1e-4),
+    ("l1", -1.0),
+    ("patience", 0),
+    ("validation_fraction", 0.0),
+    ("validation_fraction", 1.0),
+    ("tol", -1.0),
+    ("max_epochs", 0),
+    ("batch_size", 0),
+    ("batch_size", "big"),
+    ("lr", 0.0),
+    ("lr", -0.1),
+    ("optimizer", "lbfgs"),
+    ("optimizer", int),
+    ("lr_schedule", "linear"),
+    ("embedding_dim", 0),
+    ("device", "gpu"),
+    ("early_stopping", "yes"),
+]
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize("name, value", BAD_PARAMS, ids=lambda v: repr(v)[:20])
+def test_invalid_hyperparameter_is_refused_at_fit(Est, data, name, value):
+    X, y = data
+    est = Est(**{**FAST, name: value})  # __init__ only stores it
+    assert est.get_params()[name] is value
+    with pytest.raises(ValueError, match=name):
+        est.fit(X, y)
+
+
+@pytest.mark.parametrize("value", ["heavy", ["a"]])
+def test_invalid_class_weight(data, value):
+    X, y = data
+    with pytest.raises(ValueError, match="class_weight"):
+        TabularClassifier(class_weight=value, **FAST).fit(X, y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is available")
+# ids avoid the bare word "cuda": tests/conftest.py skips any test with that
+# keyword when there is no GPU, parameter ids included.
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"], ids=["default", "indexed"])
+def test_cuda_device_without_a_gpu(data, device):
+    X, y = data
+    with pytest.raises(ValueError, match=f"device='{device}'.*no CUDA GPU"):
+        TabularClassifier(device=device, **FAST).fit(X, y)
+
+
+def test_predict_before_fit(data):
+    X, _ = data
+    for Est in ESTIMATORS:
+        with pytest.raises(NotFittedError):
+            Est().predict(X)
+
+
+# ---------------------------------------------------------------- divergence
+def _diverging_regression():
+    X, y = make_regression(200, 5, random_state=0)
+    return X * 1e3, y * 1e6
+
+
+@pytest.mark.parametrize("early_stopping", [True, False])
+def test_diverging_training_raises_and_suggests_a_lower_lr(early_stopping):
+    X, y = _diverging_regression()
+    reg = TabularRegressor(
+        (16,),
+        lr=1e6,
+        optimizer="sgd",
+        scaling=None,
+        early_stopping=early_stopping,
+        max_epochs=5,
+        random_state=0,
+    )
+    with pytest.raises(TrainingDivergedError, match=r"diverged.*lower `lr`"):
+        reg.fit(X, y)
+    # A failed fit leaves no model that could answer with NaN.
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+
+
+def test_diverging_classifier_raises():
+    X, y = make_classification(200, 5, random_state=0)
+    clf = TabularClassifier(
+        (16,), lr=1e6, optimizer="sgd", scaling=None, max_epochs=5, random_state=0
+    )
+    with pytest.raises(TrainingDivergedError, match="NaN or infinite"):
+        clf.fit(X * 1e3, y)
+
+
+def test_training_diverged_error_is_a_value_error():
+    assert issubclass(TrainingDivergedError, ValueError)
+    assert issubclass(TrainingDivergedError, FloatingPointError)
