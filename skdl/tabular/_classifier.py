@@ -90,7 +90,7 @@ default="standard"
         The class labels, as given (strings, ints or bools).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when fitted on a DataFrame with string column names.
     encoder_ : TabularEncoder
         The fitted imputation, scaling and category encoding.

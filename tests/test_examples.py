@@ -1,0 +1,70 @@
+"""Smoke-run every script in examples/ and the README's code, in fast mode.
+
+Each example runs in its own interpreter (``sys.executable``) with
+``SKDL_EXAMPLES_FAST=1``, which every example honours with fewer epochs and a
+smaller search, and must exit 0 within the timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((REPO / "examples").glob("*.py"))
+TIMEOUT_S = 600
+
+# Text an example must print, beyond exiting 0; examples not listed here
+# only have to exit 0.
+EXPECTED_OUTPUT = {
+    "quickstart.py": ["Best parameters:", "mean_test_score", "Held-out accuracy:"],
+}
+
+
+def run_python(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SKDL_EXAMPLES_FAST": "1", "MPLBACKEND": "Agg"}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=tmp_path,  # anything an example writes lands in the test's tmp dir
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def check_ran(proc: subprocess.CompletedProcess, expected: list[str]) -> None:
+    report = f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, f"exit code {proc.returncode}\n{report}"
+    for text in expected:
+        assert text in proc.stdout, f"{text!r} not printed\n{report}"
+
+
+def test_examples_found():
+    assert "quickstart.py" in {path.name for path in EXAMPLES}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda path: path.name)
+def test_example_runs(script, tmp_path):
+    proc = run_python([str(script)], tmp_path)
+    check_ran(proc, EXPECTED_OUTPUT.get(script.name, []))
+
+
+def readme_code_blocks() -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"^```python\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
+
+
+@pytest.mark.slow
+def test_readme_python_blocks_run(tmp_path):
+    blocks = readme_code_blocks()
+    assert blocks, "README.md has no ```python blocks"
+    proc = run_python(["-c", "\n\n".join(blocks)], tmp_path)
+    check_ran(proc, [])
