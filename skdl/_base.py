@@ -2,10 +2,10 @@
 
 A user's hyperparameters flow one way: estimator parameters -> validation at
 ``fit`` -> data adapter, module builder and callbacks -> one skorch net ->
-fitted attributes. Subclasses supply the data adapter (``_validate_X``, ``_fit_adapter`` and
-``_make_dataset``) and the module (``_build_module``); the task mixins in
-:mod:`skdl._tasks` supply targets, loss and outputs. Everything else, from
-the validation split to the history, lives here once.
+fitted attributes. Subclasses supply the data adapter (``_validate_X``,
+``_fit_adapter`` and ``_make_dataset``) and the module (``_build_module``); the
+task mixins in :mod:`skdl._tasks` supply targets, loss and outputs. Everything
+else, from the validation split to the history, lives here once.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from abc import abstractmethod
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -86,7 +86,11 @@ class BaseDLEstimator(BaseEstimator):
         augment = getattr(self, "augment", None)
         if augment is None:
             return None
-        return AugmentTransform(clone(augment), self._augment_n_classes())
+        # Augmenters are stateless; validate now so that a bad value fails at
+        # the start of fit rather than at the first training batch.
+        if hasattr(augment, "_validate_params"):
+            augment._validate_params()
+        return AugmentTransform(augment, self._augment_n_classes())
 
     def _num_workers(self) -> int:
         return 0
@@ -150,6 +154,8 @@ class BaseDLEstimator(BaseEstimator):
                 raise ValueError("sample_weight must be finite and non-negative.")
         task = self._task_weights(y_encoded)
         if task is not None:
+            if np.any(task < 0) or not np.all(np.isfinite(task)):
+                raise ValueError("class_weight values must be finite and non-negative.")
             weights = task if weights is None else weights * task
         if weights is None:
             return None

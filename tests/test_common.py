@@ -34,6 +34,7 @@ class ImagesAs2D(ImageClassifier):
         tags.input_tags.string = False
         return tags
 
+
 FAST = dict(hidden_layer_sizes=(32,), max_epochs=30, lr=1e-2, random_state=0)
 
 ESTIMATORS = [

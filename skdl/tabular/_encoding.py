@@ -59,6 +59,11 @@ def _is_categorical(series: pd.Series) -> bool:
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return True
+    if pd.api.types.is_complex_dtype(dtype):
+        raise TypeError(
+            f"Column {series.name!r} has complex dtype {dtype}; skdl needs real "
+            f"numbers (split it into real and imaginary parts, or take abs)."
+        )
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
         return False
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(
@@ -109,6 +114,26 @@ def _as_numeric(frame: pd.DataFrame) -> np.ndarray:
             f"infinite values (e.g. with NaN, which skdl imputes) before fitting."
         )
     return values
+
+
+def _to_float32(values: np.ndarray, columns: list) -> np.ndarray:
+    """Cast encoded numeric features to the network's float32, refusing overflow.
+
+    ``columns`` names the first output columns (the imputed numeric ones; the
+    missing-value indicators that follow are 0 or 1).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = values.astype(np.float32)
+    bad = ~np.isfinite(out).all(axis=0)
+    if bad.any():
+        names = [str(columns[j]) for j in np.flatnonzero(bad[: len(columns)])]
+        raise ValueError(
+            f"Input X holds values too large for the network's float32 "
+            f"arithmetic (beyond about 3.4e38, or overflowing when scaled) in "
+            f"numeric column(s) {names}. Rescale or clip them first, e.g. with "
+            f"a log transform."
+        )
+    return out
 
 
 class TabularEncoder:
@@ -162,8 +187,10 @@ class TabularEncoder:
             # Columns that are entirely missing carry no information; the
             # imputer drops them and warns, which is noise for skdl users.
             steps[0].set_params(keep_empty_features=True)
-            self.numeric_ = make_pipeline(*steps).fit(num)
-            self.n_numeric_out_ = int(self.numeric_.transform(num[:1]).shape[1])
+            # Overflow from extreme values is reported by ``transform``.
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.numeric_ = make_pipeline(*steps).fit(num)
+                self.n_numeric_out_ = int(self.numeric_.transform(num[:1]).shape[1])
         else:
             self.numeric_ = None
             self.n_numeric_out_ = 0
@@ -186,7 +213,9 @@ class TabularEncoder:
         num, cat = self._split(X)
         out = {}
         if self.numeric_ is not None:
-            out["x_num"] = self.numeric_.transform(num).astype(np.float32)
+            with np.errstate(over="ignore", invalid="ignore"):
+                encoded = self.numeric_.transform(num)
+            out["x_num"] = _to_float32(encoded, self.numeric_columns_)
         else:
             out["x_num"] = np.zeros((len(num), 0), dtype=np.float32)
         if self.categorical_ is not None:
