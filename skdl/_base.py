@@ -11,6 +11,7 @@ else, from the validation split to the history, lives here once.
 from __future__ import annotations
 
 import numbers
+import os
 import warnings
 from abc import abstractmethod
 
@@ -20,10 +21,11 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, _num_samples
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted
 from sklearn_compat.base import _fit_context
 
+from . import finetune
 from ._data import AugmentTransform
 from ._net import NetConfig, build_net
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
@@ -58,7 +60,22 @@ class BaseDLEstimator(BaseEstimator):
         "random_state": ["random_state"],
         "device": [str],
         "verbose": ["verbose"],
+        "augment": [HasMethods(["augment_batch"]), None],
+        "weights": [None, str, os.PathLike, HasMethods(["predict"])],
+        "freeze": [
+            None,
+            StrOptions({"backbone"}),
+            Interval(numbers.Integral, 0, None, closed="left"),
+            list,
+            tuple,
+        ],
+        "unfreeze_at": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "backbone_lr_scale": [Interval(numbers.Real, 0, None, closed="neither")],
     }
+
+    #: Name prefix of the transferable body inside the network, for state
+    #: dicts saved from a bare backbone.
+    _weights_prefix = ""
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
@@ -97,6 +114,28 @@ class BaseDLEstimator(BaseEstimator):
 
     def _extra_callbacks(self) -> list:
         return []
+
+    def _transfer_weights(self, module: torch.nn.Module):
+        """Load ``weights`` (a state-dict path or fitted estimator) into module."""
+        if self.weights is None:
+            return None
+        state, source = finetune.load_state_dict(self.weights)
+        return finetune.transfer_weights(
+            module, state, source, prefix=self._weights_prefix
+        )
+
+    def _prepare_module(self, n_outputs: int):
+        """Build the network, load weights and freeze; return it and callbacks."""
+        module = self._build_module(n_outputs)
+        report = self._transfer_weights(module)
+        if report is not None or not hasattr(self, "transfer_report_"):
+            self.transfer_report_ = report
+        frozen = finetune.freeze_parameters(module, self.freeze)
+        callbacks = self._extra_callbacks()
+        if frozen and self.unfreeze_at is not None:
+            callbacks.append(("unfreeze", finetune.Unfreeze(self.unfreeze_at, frozen)))
+        self.frozen_parameters_ = frozen
+        return module, callbacks, finetune.frozen_norm_layers(module)
 
     # --------------------------------------------------------------- fitting
     def _resolve_batch_size(self, n_train: int) -> int:
@@ -227,7 +266,7 @@ class BaseDLEstimator(BaseEstimator):
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            module = self._build_module(self._n_outputs())
+            module, callbacks, frozen_norm = self._prepare_module(self._n_outputs())
             config = NetConfig(
                 criterion=self._criterion(),
                 score=self._score_logits,
@@ -236,7 +275,8 @@ class BaseDLEstimator(BaseEstimator):
                 batch_size=batch_size,
                 transform=self._training_transform(),
                 num_workers=self._num_workers(),
-                extra_callbacks=self._extra_callbacks(),
+                extra_callbacks=callbacks,
+                frozen_norm=frozen_norm,
             )
             net = build_net(params, module, config, np.random.default_rng(seed))
             with warnings.catch_warnings():
@@ -284,6 +324,39 @@ class BaseDLEstimator(BaseEstimator):
                 f"network's weights overflowed; refit with a lower `lr`."
             )
         return out
+
+    def save_weights(self, path) -> None:
+        """Save the trained network's state dict (weights only) to ``path``.
+
+        Load it into an estimator fitted with the same settings with
+        :meth:`load_weights`, or start a new one from it with ``weights=path``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file.
+        """
+        check_is_fitted(self)
+        state = {k: v.detach().cpu() for k, v in self.net_.module_.state_dict().items()}
+        torch.save(state, path)
+
+    def load_weights(self, path):
+        """Load a state dict saved by :meth:`save_weights` into the network.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File written by :meth:`save_weights`.
+
+        Returns
+        -------
+        self : object
+            The estimator, predicting with the loaded weights.
+        """
+        check_is_fitted(self)
+        state = torch.load(path, map_location=self.net_.device, weights_only=True)
+        self.net_.module_.load_state_dict(state)
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
