@@ -50,6 +50,32 @@ def test_inf_in_numeric_input(Est, data, value):
         est.predict(X_inf)
 
 
+@pytest.mark.parametrize("scaling", [None, "standard"])
+def test_values_too_large_for_float32(data, scaling):
+    X, y = data
+    X_huge = X.copy()
+    X_huge[3, 2] = 1e300
+    match = r"too large for the network's float32.*column\(s\) \['c'\]"
+    with pytest.raises(ValueError, match=match):
+        TabularClassifier(scaling=scaling, **FAST).fit(
+            pd.DataFrame(X_huge, columns=list("abcd")), y
+        )
+    with pytest.raises(ValueError, match="too large for the network's float32"):
+        TabularClassifier(scaling=scaling, **FAST).fit(X_huge, y)
+    clf = TabularClassifier(scaling=scaling, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="too large for the network's float32"):
+        clf.predict(X_huge)
+
+
+def test_complex_column_is_refused(data):
+    X, y = data
+    frame = pd.DataFrame({"z": X[:, 0] + 1j * X[:, 1], "x": X[:, 2]})
+    with pytest.raises(TypeError, match="Column 'z' has complex dtype"):
+        TabularClassifier(**FAST).fit(frame, y)
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        TabularClassifier(**FAST).fit(frame.to_numpy(), y)
+
+
 @pytest.mark.parametrize("Est", ESTIMATORS)
 def test_wrong_number_of_features_at_predict(Est, data):
     X, y = data
@@ -153,6 +179,13 @@ def test_class_weight_with_an_unknown_label(data):
     labels = np.where(y == 1, "yes", "no")
     with pytest.raises(ValueError, match=r"class_weight has keys \[\"'maybe'\"\]"):
         TabularClassifier(class_weight={"maybe": 2.0}, **FAST).fit(X, labels)
+
+
+@pytest.mark.parametrize("weight", [-0.5, np.nan, np.inf])
+def test_class_weight_values_must_be_finite_and_non_negative(data, weight):
+    X, y = data
+    with pytest.raises(ValueError, match="class_weight values must be finite"):
+        TabularClassifier(class_weight={0: weight}, **FAST).fit(X, y)
 
 
 @pytest.mark.parametrize(

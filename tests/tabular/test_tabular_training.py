@@ -108,6 +108,19 @@ def test_activation_module_subclass_is_used_in_each_hidden_layer():
     assert not np.allclose(clf.predict_proba(X), relu.predict_proba(X))
 
 
+@pytest.mark.parametrize(
+    "sizes, widths",
+    [((), []), ([], []), (8, [8]), ((7, 5), [7, 5]), (np.array([6, 4]), [6, 4])],
+)
+def test_hidden_layer_sizes_sets_the_hidden_layers(sizes, widths):
+    X, y = _clf_data()
+    clf = TabularClassifier(sizes, max_epochs=1, random_state=0).fit(X, y)
+    linears = [block[0] for block in clf.net_.module_.blocks]
+    assert [layer.out_features for layer in linears] == widths
+    head = clf.net_.module_.head
+    assert head.in_features == (widths[-1] if widths else X.shape[1])
+
+
 # ------------------------------------------------ dropout and normalization
 def test_dropout_modules_present_only_when_dropout_positive():
     X, y = _clf_data()
