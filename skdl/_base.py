@@ -18,7 +18,7 @@ from abc import abstractmethod
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -324,6 +324,22 @@ class BaseDLEstimator(BaseEstimator):
                 f"network's weights overflowed; refit with a lower `lr`."
             )
         return out
+
+    def __sklearn_clone__(self):
+        """Clone, keeping a fitted estimator given as ``weights`` as it is.
+
+        scikit-learn's ``clone`` (and so ``GridSearchCV``) clones
+        estimator-valued parameters too, which would turn ``weights=<fitted
+        estimator>`` into an unfitted copy with nothing to transfer. The
+        source network is only read, so the clone shares it.
+        """
+        if self.weights is None or isinstance(self.weights, str | os.PathLike):
+            return super().__sklearn_clone__()
+        params = {
+            name: value if name == "weights" else clone(value, safe=False)
+            for name, value in self.get_params(deep=False).items()
+        }
+        return type(self)(**params)
 
     def save_weights(self, path) -> None:
         """Save the trained network's state dict (weights only) to ``path``.

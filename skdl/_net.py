@@ -72,6 +72,13 @@ class SkdlNet(NeuralNet):
         self.weight_decay = weight_decay
         self.backbone_lr_scale = backbone_lr_scale
 
+    def _set_training(self, training=True):
+        """Train/eval mode; batch norm of frozen blocks stays in eval mode."""
+        super()._set_training(training)
+        if training:
+            for name in getattr(self, "frozen_norm_", ()):
+                self.module_.get_submodule(name).eval()
+
     def get_default_callbacks(self):
         """skorch's defaults less ``PrintLog``: skdl prints only when verbose."""
         return [cb for cb in super().get_default_callbacks() if cb[0] != "print_log"]
@@ -195,8 +202,10 @@ def param_groups(
     Weights (two or more dimensions) get ``weight_decay``; biases and
     normalization parameters do not, as is standard practice. Parameters
     outside the head (``module.head_prefixes``, default ``("head",)``) get
-    ``lr * backbone_lr_scale``. Frozen parameters are left out, so they get
-    neither updates nor weight decay.
+    ``lr * backbone_lr_scale``. Frozen parameters belong to their groups from
+    the start but have no gradient, so the optimizer gives them neither
+    updates nor weight decay until they are thawed (see
+    :class:`skdl.finetune.Unfreeze`).
 
     Parameters
     ----------
@@ -212,34 +221,35 @@ def param_groups(
     Returns
     -------
     groups : list of dict
-        The head groups come first, so ``groups[0]["lr"]`` is the base rate.
+        Named ``"head"``, ``"head_no_decay"``, ``"backbone"`` and
+        ``"backbone_no_decay"`` (empty ones left out); the head groups come
+        first, so ``groups[0]["lr"]`` is the base rate.
     """
     head_prefixes = tuple(getattr(module, "head_prefixes", ("head",)))
-    buckets: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {
-        (True, True): [],
-        (True, False): [],
-        (False, True): [],
-        (False, False): [],
+    buckets: dict[str, list[torch.nn.Parameter]] = {
+        "head": [],
+        "head_no_decay": [],
+        "backbone": [],
+        "backbone_no_decay": [],
     }
     for name, p in module.named_parameters():
-        if not p.requires_grad:
-            continue
-        buckets[(_is_head(name, head_prefixes), p.ndim > 1)].append(p)
-    groups = []
-    for (head, decay), params in buckets.items():
-        if not params:
-            continue
-        groups.append(
-            {
-                "params": params,
-                "lr": lr if head else lr * backbone_lr_scale,
-                "weight_decay": weight_decay if decay else 0.0,
-                "initial_lr_scale": 1.0 if head else backbone_lr_scale,
-            }
+        part = "head" if _is_head(name, head_prefixes) else "backbone"
+        buckets[part if p.ndim > 1 else part + "_no_decay"].append(p)
+    if not any(p.requires_grad for p in module.parameters()):
+        raise ValueError(
+            "Every parameter of the network is frozen, so there is nothing to "
+            "train; freeze less (e.g. freeze='backbone' keeps the head trainable)."
         )
-    if not groups:
-        raise ValueError("The module has no trainable parameters.")
-    return groups
+    return [
+        {
+            "params": params,
+            "name": name,
+            "lr": lr if name.startswith("head") else lr * backbone_lr_scale,
+            "weight_decay": 0.0 if name.endswith("no_decay") else weight_decay,
+        }
+        for name, params in buckets.items()
+        if params
+    ]
 
 
 class RecordLR(Callback):
@@ -275,6 +285,8 @@ class NetConfig:
         Worker processes for lazily decoded datasets.
     extra_callbacks : list
         Further ``(name, callback)`` pairs, e.g. for staged unfreezing.
+    frozen_norm : list of str
+        Batch-norm layers to keep in evaluation mode while frozen.
     """
 
     criterion: nn.Module
@@ -285,6 +297,7 @@ class NetConfig:
     transform: Callable | None = None
     num_workers: int = 0
     extra_callbacks: list = field(default_factory=list)
+    frozen_norm: list = field(default_factory=list)
 
 
 class _Scoring:
@@ -394,4 +407,5 @@ def build_net(
         device=device,
         verbose=verbose,
     )
+    net.frozen_norm_ = list(config.frozen_norm)
     return net

@@ -76,7 +76,8 @@ class ImageNetwork(nn.Module):
     backbone : torch.nn.Module
         Network mapping normalized ``(N, C, H, W)`` images to outputs.
     mean, std : sequence of float
-        Per-channel statistics of the input images.
+        Per-channel statistics, one value per input channel or per backbone
+        channel (e.g. ImageNet's for pretrained torchvision weights).
     backbone_channels : int
         Channels the backbone expects. Grayscale input is repeated to three
         channels for backbones that expect RGB.
@@ -104,10 +105,9 @@ class ImageNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Outputs for a batch of images with values in [0, 1]."""
-        x = (x - self.mean) / self.std
         if x.shape[1] == 1 and self.backbone_channels == 3:
             x = x.expand(-1, 3, -1, -1)
-        out = self.backbone(x)
+        out = self.backbone((x - self.mean) / self.std)
         if not isinstance(out, torch.Tensor):
             # torchvision's Inception/GoogLeNet return named tuples in training.
             out = out[0]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torchvision
 from torch import nn
 
+from ..finetune import TransferReport, build_pretrained
 from ..modules.cnn import CompactCNN
 
 __all__ = ["Backbone", "build_backbone", "classification_models"]
@@ -33,12 +34,19 @@ class Backbone:
         Channels the module expects (grayscale input is repeated to 3).
     family : str
         ``"cnn"``, ``"torchvision"`` or ``"custom"``.
+    pretrained : TransferReport or None
+        What was loaded, when built with torchvision weights.
+    mean, std : list of float or None
+        The normalization the pretrained weights expect.
     """
 
     module: nn.Module
     head: str
     in_channels: int
     family: str
+    pretrained: TransferReport | None = None
+    mean: list | None = None
+    std: list | None = None
 
 
 def classification_models() -> list[str]:
@@ -81,6 +89,7 @@ def build_backbone(
     activation: Callable[[], nn.Module],
     activation_is_default: bool,
     dropout: float,
+    weights: str | None = None,
 ) -> Backbone:
     """Build the network named by ``backbone`` with a head of ``n_outputs``.
 
@@ -99,12 +108,21 @@ def build_backbone(
         non-default activation replaces every ``nn.ReLU`` in the backbone.
     dropout : float
         Dropout before the head.
+    weights : str or None, default=None
+        torchvision weights name for a torchvision backbone, loaded through
+        torchvision's weights API and the torch hub cache.
 
     Returns
     -------
     backbone : Backbone
     """
     if isinstance(backbone, str) and backbone == "cnn":
+        if weights is not None:
+            raise ValueError(
+                f"weights={weights!r} is neither an existing state-dict file nor "
+                f"usable with backbone='cnn'; torchvision weights names need a "
+                f"torchvision backbone such as 'resnet18'."
+            )
         module = CompactCNN(
             in_channels, n_outputs, activation=activation, dropout=dropout
         )
@@ -118,10 +136,29 @@ def build_backbone(
                 f"'mobilenet_v3_small', 'efficientnet_b0'; see "
                 f"skdl.vision.classification_models() for all {len(names)}."
             )
-        module = torchvision.models.get_model(backbone, weights=None)
+        if weights is None:
+            module = torchvision.models.get_model(backbone, weights=None)
+        else:
+            module, resolved = build_pretrained(backbone, weights)
         if not activation_is_default:
             _swap_relu(module, activation)
-        return _with_head(module, n_outputs, dropout, "torchvision", 3)
+        built = _with_head(module, n_outputs, dropout, "torchvision", 3)
+        if weights is not None:
+            preset = resolved.transforms()
+            head = built.head + "."
+            names = [n for n, _ in module.named_parameters()]
+            built.pretrained = TransferReport(
+                source=f"torchvision {resolved}",
+                loaded=["backbone." + n for n in names if not n.startswith(head)],
+                skipped_head=["backbone." + n for n in names if n.startswith(head)],
+            )
+            built.mean, built.std = list(preset.mean), list(preset.std)
+        return built
+    if weights is not None and isinstance(weights, str):
+        raise ValueError(
+            f"weights={weights!r} names torchvision weights, which need a "
+            f"torchvision backbone such as 'resnet18' (backbone={backbone!r})."
+        )
     if inspect.isclass(backbone) and issubclass(backbone, nn.Module):
         try:
             module = backbone(num_classes=n_outputs)

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseDLEstimator
@@ -67,6 +67,33 @@ default="cnn"
     num_workers : int or "auto", default="auto"
         Worker processes decoding image files; ``"auto"`` uses up to 4 (as
         many as there are CPUs) for file input and 0 for arrays.
+    weights : str, path-like, fitted estimator or None, default=None
+        Starting weights: a torchvision weights name (``"DEFAULT"``,
+        ``"IMAGENET1K_V1"``, ...) for torchvision backbones, loaded through
+        torchvision's weights API and the torch hub cache (``TORCH_HOME``);
+        a path to a saved state dict (of a whole skdl network, as written by
+        :meth:`save_weights`, or of the bare backbone); or a fitted skdl
+        ``ImageClassifier``, whose trained body (and input normalization) is
+        transferred. The head is always rebuilt for this task's classes;
+        tensors whose shapes do not fit are reported with a
+        :class:`skdl.finetune.WeightsMismatchWarning` and in
+        ``transfer_report_``. Pretrained torchvision weights also set the
+        input normalization to the one they were trained with.
+    freeze : None, "backbone", int or list of str, default=None
+        What to freeze: nothing; everything but the head; the first ``k``
+        blocks (default CNN: its convolutional blocks; ResNets: the stem,
+        then ``layer1`` to ``layer4``; models with a ``features`` sequence:
+        its children); or parameters whose names match glob patterns, e.g.
+        ``["backbone.layer1.*"]``. Frozen parameters get no updates and no
+        weight decay, and batch-norm layers whose parameters are all frozen
+        keep their running statistics (evaluation mode).
+    unfreeze_at : int or None, default=None
+        Epoch (1-based) at which frozen parameters thaw, for two-stage
+        fine-tuning; they then train at ``lr * backbone_lr_scale``. Ignored
+        when nothing is frozen.
+    backbone_lr_scale : float, default=1.0
+        Learning rate of everything but the head, relative to ``lr``
+        (discriminative learning rates, e.g. 0.1).
     activation : str or subclass of torch.nn.Module, default="relu"
         Hidden activation (see :class:`skdl.TabularClassifier`).
     dropout : float, default=0.0
@@ -116,9 +143,14 @@ default="cnn"
         else 3, after conversion).
     image_shape_ : tuple of int
         (height, width) the network is trained on.
-    mean_, std_ : ndarray of shape (n_channels_,)
-        Per-channel normalization statistics of the training images, in
-        [0, 1] units; they are also stored in the network's buffers.
+    mean_, std_ : ndarray of shape (n_channels_,) or (3,)
+        Per-channel normalization statistics in [0, 1] units: those of the
+        training images, or those the pretrained weights expect. They are
+        also stored in the network's buffers.
+    transfer_report_ : TransferReport or None
+        What ``weights`` loaded (None without weights).
+    frozen_parameters_ : list of str
+        Names of the parameters ``freeze`` froze.
     history_ : pandas.DataFrame
         One row per epoch: ``train_loss``, ``valid_loss``, ``valid_score``
         (accuracy), ``lr``, ``duration``.
@@ -150,7 +182,6 @@ default="cnn"
         **BaseDLEstimator._parameter_constraints,
         "backbone": [str, torch.nn.Module, type],
         "image_size": [Interval(numbers.Integral, 1, None, closed="left"), tuple, None],
-        "augment": [HasMethods(["augment_batch"]), None],
         "path_column": [str, None],
         "num_workers": [
             Interval(numbers.Integral, 0, None, closed="left"),
@@ -167,6 +198,10 @@ default="cnn"
         augment=None,
         path_column=None,
         num_workers="auto",
+        weights=None,
+        freeze=None,
+        unfreeze_at=None,
+        backbone_lr_scale=1.0,
         activation="relu",
         dropout=0.0,
         weight_decay=0.0,
@@ -190,6 +225,10 @@ default="cnn"
         self.augment = augment
         self.path_column = path_column
         self.num_workers = num_workers
+        self.weights = weights
+        self.freeze = freeze
+        self.unfreeze_at = unfreeze_at
+        self.backbone_lr_scale = backbone_lr_scale
         self.activation = activation
         self.dropout = dropout
         self.weight_decay = weight_decay
@@ -302,6 +341,15 @@ default="cnn"
         return int(self.batch_size)
 
     # --------------------------------------------------------- network side
+    _weights_prefix = "backbone."
+
+    def _weights_name(self) -> str | None:
+        """``weights`` when it names torchvision weights rather than a file."""
+        w = self.weights
+        if isinstance(w, str) and not os.path.exists(w):
+            return w
+        return None
+
     def _build_module(self, n_outputs: int) -> torch.nn.Module:
         backbone = build_backbone(
             self.backbone,
@@ -310,12 +358,18 @@ default="cnn"
             activation=make_activation(self.activation),
             activation_is_default=self.activation == "relu",
             dropout=float(self.dropout),
+            weights=self._weights_name(),
         )
         if self.n_channels_ not in (1, backbone.in_channels):
             raise ValueError(
                 f"The images have {self.n_channels_} channels but the backbone "
                 f"expects {backbone.in_channels}."
             )
+        self._pretrained = backbone.pretrained
+        if backbone.mean is not None:
+            # Pretrained weights expect the normalization they were trained with.
+            self.mean_ = np.asarray(backbone.mean)
+            self.std_ = np.asarray(backbone.std)
         return ImageNetwork(
             backbone.module,
             mean=self.mean_.tolist(),
@@ -323,6 +377,16 @@ default="cnn"
             backbone_channels=backbone.in_channels,
             head=backbone.head,
         )
+
+    def _transfer_weights(self, module: torch.nn.Module):
+        if self._weights_name() is not None:
+            return self._pretrained
+        report = super()._transfer_weights(module)
+        if report is not None:
+            # A transferred skdl network brings the statistics it was trained on.
+            self.mean_ = module.mean.flatten().numpy().astype(np.float64)
+            self.std_ = module.std.flatten().numpy().astype(np.float64)
+        return report
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

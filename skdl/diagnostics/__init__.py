@@ -1,0 +1,33 @@
+"""Diagnostics: learning curves and an under/overfitting report.
+
+:func:`plot_history` draws a fitted estimator's learning curves;
+:func:`diagnose` reads them with explicit rules (thresholds below) and
+suggests which hyperparameters to change.
+"""
+
+from ._display import HistoryDisplay, plot_history
+from ._report import (
+    GAP_THRESHOLD,
+    HIGH_LOSS_THRESHOLD,
+    LOW_LR,
+    RISE_THRESHOLD,
+    TREND_THRESHOLD,
+    TREND_WINDOW,
+    VERDICTS,
+    DiagnosisReport,
+    diagnose,
+)
+
+__all__ = [
+    "GAP_THRESHOLD",
+    "HIGH_LOSS_THRESHOLD",
+    "LOW_LR",
+    "RISE_THRESHOLD",
+    "TREND_THRESHOLD",
+    "TREND_WINDOW",
+    "VERDICTS",
+    "DiagnosisReport",
+    "HistoryDisplay",
+    "diagnose",
+    "plot_history",
+]

@@ -1,0 +1,159 @@
+"""Find the fitted skdl estimator inside what the user passes, and read it.
+
+:func:`~skdl.diagnostics.diagnose` and :class:`~skdl.diagnostics.HistoryDisplay`
+accept a fitted skdl estimator or a fitted wrapper around one (a search such
+as ``GridSearchCV``, a ``Pipeline``, a ``TransformedTargetRegressor``). This
+module unwraps them and derives what both need from the fitted attributes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
+
+from .._base import BaseDLEstimator
+
+__all__ = [
+    "baseline_loss",
+    "early_stopping_fired",
+    "fitted_dl_estimator",
+    "score_name",
+]
+
+
+def fitted_dl_estimator(estimator, *, caller: str) -> BaseDLEstimator:
+    """Return the fitted skdl estimator that ``estimator`` is or wraps.
+
+    Searches are unwrapped through ``best_estimator_``, pipelines through
+    their last step and ``TransformedTargetRegressor`` through
+    ``regressor_``, as often as needed (a search over a pipeline works).
+
+    Parameters
+    ----------
+    estimator : object
+        A fitted skdl estimator, or a fitted search, pipeline or
+        ``TransformedTargetRegressor`` around one.
+    caller : str
+        Name of the public function, for error messages.
+
+    Returns
+    -------
+    estimator : BaseDLEstimator
+        The fitted skdl estimator, with ``history_``.
+
+    Raises
+    ------
+    TypeError
+        If no skdl estimator is found.
+    sklearn.exceptions.NotFittedError
+        If the skdl estimator or a wrapper around it is not fitted.
+    """
+    current = estimator
+    path = []
+    for _ in range(32):  # deeper nesting than this is surely a cycle
+        if isinstance(current, BaseDLEstimator):
+            break
+        path.append(type(current).__name__)
+        if isinstance(current, Pipeline):
+            current = current.steps[-1][1]
+        elif _is_search(current):
+            if not hasattr(current, "best_estimator_"):
+                raise NotFittedError(
+                    f"{caller} needs a fitted search: this "
+                    f"{type(current).__name__} has no best_estimator_. Fit it "
+                    f"(with refit=True, the default) first."
+                )
+            current = current.best_estimator_
+        elif hasattr(current, "regressor") and hasattr(current, "transformer"):
+            if not hasattr(current, "regressor_"):
+                raise NotFittedError(
+                    f"{caller} needs a fitted {type(current).__name__}; fit it first."
+                )
+            current = current.regressor_
+        else:
+            break
+    if not isinstance(current, BaseDLEstimator):
+        via = " inside " + " -> ".join(path) if len(path) > 1 else ""
+        raise TypeError(
+            f"{caller} expects a fitted skdl estimator (TabularClassifier, "
+            f"TabularRegressor, ImageClassifier), or a fitted GridSearchCV or "
+            f"Pipeline ending in one; got {type(current).__name__}{via}."
+        )
+    if not hasattr(current, "history_"):
+        raise NotFittedError(
+            f"This {type(current).__name__} is not fitted yet; call fit before "
+            f"{caller}."
+        )
+    return current
+
+
+def _is_search(obj) -> bool:
+    """Duck-typed test for GridSearchCV, RandomizedSearchCV and their kin."""
+    if hasattr(obj, "cv_results_"):
+        return True
+    get_params = getattr(obj, "get_params", None)
+    if get_params is None:
+        return False
+    return {"estimator", "refit"} <= set(get_params(deep=False))
+
+
+def baseline_loss(estimator: BaseDLEstimator) -> float:
+    """Training loss of a model that ignores its inputs, for scale.
+
+    Classifiers: ``log(n_classes)``, the cross-entropy of predicting every
+    class with equal probability (for binary problems, ``log 2``, the binary
+    cross-entropy of predicting 0.5). It equals the loss of predicting the
+    class priors when the classes are balanced, or when
+    ``class_weight="balanced"``; with imbalanced classes the prior loss (the
+    entropy of the class distribution) is lower, so ``log(n_classes)`` is an
+    upper bound and the rules built on it lean towards "no underfitting".
+    The fitted estimator keeps only ``classes_``, not the class counts,
+    hence the approximation.
+
+    Regressors: ``1.0``, the mean squared error of predicting the training
+    mean, because skdl standardizes the target for training and records the
+    loss in standardized units.
+
+    Parameters
+    ----------
+    estimator : BaseDLEstimator
+        A fitted skdl estimator.
+
+    Returns
+    -------
+    loss : float
+        The baseline loss, always positive.
+    """
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None:
+        return math.log(max(len(classes), 2))
+    return 1.0
+
+
+def score_name(estimator: BaseDLEstimator) -> str:
+    """Name of the ``valid_score`` column: accuracy or R²."""
+    return "accuracy" if is_classifier(estimator) else "R²"
+
+
+def early_stopping_fired(estimator: BaseDLEstimator) -> bool:
+    """Whether early stopping ended the training of a fitted estimator.
+
+    Read from the net's early-stopping callback (its run of epochs without
+    improvement reached ``patience``); if the callback cannot be found, early
+    stopping counts as fired when it was on and fewer than ``max_epochs``
+    epochs ran.
+    """
+    if "valid_loss" not in estimator.history_.columns:
+        return False
+    callbacks = dict(getattr(getattr(estimator, "net_", None), "callbacks_", []))
+    callback = callbacks.get("early_stopping")
+    misses = getattr(callback, "misses_", None)
+    patience = getattr(callback, "patience", None)
+    if misses is not None and patience is not None:
+        return bool(misses >= patience)
+    max_epochs = estimator.get_params().get("max_epochs", np.inf)
+    return bool(estimator.n_epochs_ < max_epochs)

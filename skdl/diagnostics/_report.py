@@ -1,0 +1,523 @@
+"""diagnose: is a fitted network underfitting, overfitting or a good fit?
+
+The verdict comes from a handful of rules over the per-epoch losses in
+``history_``. Every threshold is a module constant, named in the rules of
+:func:`diagnose`, so the verdict can be checked by hand against the learning
+curves drawn by :func:`~skdl.diagnostics.plot_history`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._fitted import (
+    baseline_loss,
+    early_stopping_fired,
+    fitted_dl_estimator,
+    score_name,
+)
+
+__all__ = [
+    "GAP_THRESHOLD",
+    "HIGH_LOSS_THRESHOLD",
+    "LOW_LR",
+    "RISE_THRESHOLD",
+    "TREND_THRESHOLD",
+    "TREND_WINDOW",
+    "VERDICTS",
+    "DiagnosisReport",
+    "diagnose",
+]
+
+#: Overfitting: final-epoch gap ``valid_loss - train_loss``, in baseline units.
+GAP_THRESHOLD = 0.15
+#: Overfitting: rise of the validation loss after the best epoch, in baseline units.
+RISE_THRESHOLD = 0.10
+#: Underfitting: loss of the kept weights, as a fraction of the baseline loss.
+HIGH_LOSS_THRESHOLD = 0.80
+#: Underfitting: fall of the loss over the last ``TREND_WINDOW`` epochs, in
+#: baseline units, that counts as "still improving".
+TREND_THRESHOLD = 0.05
+#: Number of final epochs over which the loss trend is measured.
+TREND_WINDOW = 5
+#: Learning rates below this are suggested to be raised when underfitting.
+LOW_LR = 1e-4
+#: The possible verdicts.
+VERDICTS = ("underfitting", "good fit", "overfitting")
+
+_NEEDS_VALIDATION = (
+    "set `early_stopping=True`: it holds out `validation_fraction` of the data, "
+    "and overfitting can only be judged on data the network does not train on"
+)
+
+
+@dataclass(frozen=True)
+class DiagnosisReport:
+    """What :func:`diagnose` found in a fitted estimator's learning curves.
+
+    Losses are the values recorded in ``history_``: the training loss is the
+    mean over the epoch's batches (with dropout and augmentation active), the
+    validation loss is measured after the epoch in evaluation mode. Regressor
+    losses are in units of the standardized target.
+
+    Attributes
+    ----------
+    estimator_name : str
+        Class name of the diagnosed estimator.
+    verdict : {"underfitting", "good fit", "overfitting"}
+        The outcome of the rules documented in :func:`diagnose`.
+    has_validation : bool
+        Whether the estimator was fitted with a validation split
+        (``early_stopping=True``). Without one, overfitting cannot be judged.
+    n_epochs : int
+        Epochs run (``n_epochs_``).
+    max_epochs : int
+        The estimator's ``max_epochs``.
+    best_epoch : int
+        Epoch whose weights were kept (``best_epoch_``): the lowest validation
+        loss, or the last epoch without a validation split.
+    early_stopped : bool
+        Whether early stopping ended training (before or at ``max_epochs``).
+    baseline_loss : float
+        Loss of a model that ignores its inputs: ``log(n_classes)`` for
+        classifiers (an upper bound of the loss of predicting the class
+        priors), ``1.0`` for regressors. Gaps and trends are measured in
+        these units.
+    train_loss_best, train_loss_final : float
+        Training loss at the best and at the last epoch.
+    valid_loss_best, valid_loss_final : float or None
+        Validation loss at the best and at the last epoch.
+    gap_best, gap_final : float or None
+        ``valid_loss - train_loss`` at the best and at the last epoch.
+    relative_gap_best, relative_gap_final : float or None
+        The gaps divided by ``baseline_loss``.
+    score_name : {"accuracy", "R²"}
+        What ``valid_score`` measures.
+    valid_score_best, valid_score_final : float or None
+        Validation score at the best and at the last epoch.
+    signals : tuple of str
+        The rules that fired, among ``"large_gap"``, ``"valid_loss_rising"``,
+        ``"high_loss"`` and ``"still_improving"``.
+    reasons : tuple of str
+        One sentence per fired rule, with its numbers and threshold.
+    suggestions : tuple of str
+        Hyperparameter changes to try, most promising first.
+    notes : tuple of str
+        Caveats, such as a missing validation split.
+    """
+
+    estimator_name: str
+    verdict: str
+    has_validation: bool
+    n_epochs: int
+    max_epochs: int
+    best_epoch: int
+    early_stopped: bool
+    baseline_loss: float
+    train_loss_best: float
+    train_loss_final: float
+    valid_loss_best: float | None
+    valid_loss_final: float | None
+    gap_best: float | None
+    gap_final: float | None
+    relative_gap_best: float | None
+    relative_gap_final: float | None
+    score_name: str
+    valid_score_best: float | None
+    valid_score_final: float | None
+    signals: tuple[str, ...]
+    reasons: tuple[str, ...]
+    suggestions: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    def __str__(self) -> str:
+        scope = "" if self.has_validation else " (training curve only)"
+        stop = "early stopping fired" if self.early_stopped else "no early stop"
+        kept = (
+            "lowest validation loss"
+            if self.has_validation
+            else "last epoch, no validation split"
+        )
+        lines = [
+            f"{self.estimator_name}: {self.verdict}{scope}",
+            f"  {self.n_epochs} of max_epochs={self.max_epochs} epochs run, "
+            f"{stop}; weights kept from epoch {self.best_epoch} ({kept})",
+            f"  baseline loss (a model ignoring its inputs): {self.baseline_loss:.4f}",
+            "",
+        ]
+        header = ["", "train loss"]
+        if self.has_validation:
+            header += ["valid loss", "gap", "gap/baseline", f"valid {self.score_name}"]
+        rows = [header]
+        for label, epoch, suffix in (
+            ("best", self.best_epoch, "best"),
+            ("final", self.n_epochs, "final"),
+        ):
+            row = [f"{label} (epoch {epoch})", _cell(self, f"train_loss_{suffix}")]
+            if self.has_validation:
+                row += [
+                    _cell(self, f"valid_loss_{suffix}"),
+                    _cell(self, f"gap_{suffix}"),
+                    _cell(self, f"relative_gap_{suffix}", ".2f"),
+                    _cell(self, f"valid_score_{suffix}"),
+                ]
+            rows.append(row)
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        for row in rows:
+            cells = [row[0].ljust(widths[0])]
+            cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
+            lines.append("  " + "  ".join(cells).rstrip())
+        sections = (
+            ("Why", self.reasons or ("no rule fired",)),
+            ("Suggestions", self.suggestions or ("none: keep these settings",)),
+            ("Notes", self.notes),
+        )
+        for title, items in sections:
+            if items:
+                lines += ["", f"{title}:"]
+                lines += [f"  - {item}" for item in items]
+        return "\n".join(lines)
+
+
+def _cell(report: DiagnosisReport, name: str, fmt: str = ".4f") -> str:
+    value = getattr(report, name)
+    return "-" if value is None else format(value, fmt)
+
+
+def _fmt(value) -> str:
+    """A parameter value as the user would type it."""
+    if isinstance(value, float):
+        return repr(float(f"{value:.6g}"))
+    return repr(value)
+
+
+def _at(history, column: str, epoch: int) -> float | None:
+    if column not in history.columns:
+        return None
+    return float(history.loc[epoch, column])
+
+
+def diagnose(estimator) -> DiagnosisReport:
+    """Read a fitted network's learning curves: underfitting or overfitting?
+
+    The rules look at the losses in ``history_`` at the best epoch ``b``
+    (``best_epoch_``, whose weights the estimator kept) and at the last epoch
+    ``n``. Gaps and trends are divided by the baseline loss ``B``, the loss
+    of a model that ignores its inputs (``log(n_classes)`` for classifiers,
+    ``1.0`` for regressors, whose loss is the squared error of the
+    standardized target), so that the thresholds mean the same for every
+    task and stay stable when losses approach zero. The gap at an epoch is
+    ``valid_loss - train_loss``.
+
+    **Overfitting** (needs a validation split), when any of:
+
+    * ``large_gap``: the final gap is at least ``GAP_THRESHOLD`` (0.15)
+      times ``B``: the training loss went on falling well below the
+      validation loss;
+    * ``valid_loss_rising``: the validation loss at ``n`` exceeds its
+      minimum at ``b`` by at least ``RISE_THRESHOLD`` (0.10) times ``B``
+      while the training loss at ``n`` is below its value at ``b``.
+
+    **Underfitting**, when not overfitting and any of:
+
+    * ``high_loss``: at the best epoch, the training loss (and the
+      validation loss, when there is one) is still at least
+      ``HIGH_LOSS_THRESHOLD`` (0.8) times ``B``: the network barely beats a
+      model that ignores its inputs;
+    * ``still_improving``: training ran all ``max_epochs`` without early
+      stopping firing, and the validation loss (the training loss without a
+      validation split) fell by at least ``TREND_THRESHOLD`` (0.05) times
+      ``B`` over the last ``TREND_WINDOW`` (5) epochs.
+
+    **Good fit** otherwise. Without a validation split the verdict rests on
+    the training curve alone, so it is never "overfitting"; the report then
+    says that a validation split is needed for a full diagnosis.
+
+    The rules read curves, not causes. A problem whose labels are mostly
+    noise cannot get far below ``B`` and reads as underfitting whatever the
+    network; with imbalanced classes ``log(n_classes)`` overstates the loss
+    of predicting the class priors, so ``high_loss`` fires later than it
+    would with the exact prior loss. Dropout and augmentation raise the
+    recorded training loss, which can make the gap negative.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted skdl estimator (:class:`~skdl.TabularClassifier`,
+        :class:`~skdl.TabularRegressor`, :class:`~skdl.ImageClassifier`), or
+        a fitted ``GridSearchCV`` (its ``best_estimator_``), ``Pipeline`` (its
+        last step) or ``TransformedTargetRegressor`` around one.
+
+    Returns
+    -------
+    report : DiagnosisReport
+        The numbers, the verdict, the rules that fired and hyperparameter
+        suggestions; ``print(report)`` shows a summary.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is not, and does not wrap, a skdl estimator.
+    sklearn.exceptions.NotFittedError
+        If it is not fitted.
+
+    See Also
+    --------
+    plot_history : The learning curves the rules read.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from skdl import TabularClassifier
+    >>> from skdl.diagnostics import diagnose
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = TabularClassifier((), lr=1e-5, max_epochs=2, random_state=0)
+    >>> report = diagnose(clf.fit(X, y))
+    >>> report.verdict
+    'underfitting'
+    >>> report.signals
+    ('high_loss',)
+    """
+    est = fitted_dl_estimator(estimator, caller="diagnose")
+    history = est.history_
+    params = est.get_params(deep=False)
+    has_valid = "valid_loss" in history.columns
+    base = baseline_loss(est)
+    best, last = int(est.best_epoch_), int(history.index[-1])
+    max_epochs = int(params.get("max_epochs", len(history)))
+    stopped = early_stopping_fired(est)
+
+    train_b = _at(history, "train_loss", best)
+    train_n = _at(history, "train_loss", last)
+    valid_b = _at(history, "valid_loss", best)
+    valid_n = _at(history, "valid_loss", last)
+    gap_b = None if valid_b is None else valid_b - train_b
+    gap_n = None if valid_n is None else valid_n - train_n
+
+    fired = _overfitting_rules(history, best, base) if has_valid else {}
+    if fired:
+        verdict = "overfitting"
+    else:
+        ran_out = not stopped and len(history) >= max_epochs
+        fired = _underfitting_rules(history, best, base, ran_out=ran_out)
+        verdict = "underfitting" if fired else "good fit"
+
+    context = {"best": best, "stopped": stopped, "signals": fired}
+    if verdict == "overfitting":
+        suggestions = _overfitting_suggestions(params, context)
+    elif verdict == "underfitting":
+        suggestions = _underfitting_suggestions(params, context)
+    else:
+        suggestions = []
+    notes = []
+    if not has_valid:
+        suggestions.append(_NEEDS_VALIDATION)
+        notes.append(
+            "no validation split (early_stopping=False): the diagnosis rests on "
+            "the training curve alone and cannot detect overfitting"
+        )
+    elif verdict == "overfitting" and stopped:
+        notes.append(
+            f"early stopping fired at epoch {last} of max_epochs={max_epochs}; "
+            f"the kept weights are those of epoch {best}, the lowest validation "
+            f"loss, so the fitted model is less overfit than the final epoch"
+        )
+
+    def relative(gap: float | None) -> float | None:
+        return None if gap is None else gap / base
+
+    return DiagnosisReport(
+        estimator_name=type(est).__name__,
+        verdict=verdict,
+        has_validation=has_valid,
+        n_epochs=int(est.n_epochs_),
+        max_epochs=max_epochs,
+        best_epoch=best,
+        early_stopped=stopped,
+        baseline_loss=base,
+        train_loss_best=train_b,
+        train_loss_final=train_n,
+        valid_loss_best=valid_b,
+        valid_loss_final=valid_n,
+        gap_best=gap_b,
+        gap_final=gap_n,
+        relative_gap_best=relative(gap_b),
+        relative_gap_final=relative(gap_n),
+        score_name=score_name(est),
+        valid_score_best=_at(history, "valid_score", best),
+        valid_score_final=_at(history, "valid_score", last),
+        signals=tuple(fired),
+        reasons=tuple(fired.values()),
+        suggestions=tuple(suggestions),
+        notes=tuple(notes),
+    )
+
+
+def _overfitting_rules(history, best: int, base: float) -> dict[str, str]:
+    """The overfitting rules that fire, as ``{signal: reason}``."""
+    train, valid = history["train_loss"], history["valid_loss"]
+    train_b, train_n = train.loc[best], train.iloc[-1]
+    valid_b, valid_n = valid.loc[best], valid.iloc[-1]
+    fired = {}
+    gap = valid_n - train_n
+    if gap / base >= GAP_THRESHOLD:
+        fired["large_gap"] = (
+            f"large_gap: at the last epoch the validation loss exceeds the "
+            f"training loss by {gap:.4f}, {gap / base:.2f} x the baseline loss "
+            f"(threshold GAP_THRESHOLD={GAP_THRESHOLD})"
+        )
+    rise = valid_n - valid_b
+    if rise / base >= RISE_THRESHOLD and train_n < train_b:
+        fired["valid_loss_rising"] = (
+            f"valid_loss_rising: after epoch {best} the validation loss rose by "
+            f"{rise:.4f}, {rise / base:.2f} x the baseline loss (threshold "
+            f"RISE_THRESHOLD={RISE_THRESHOLD}), while the training loss fell "
+            f"from {train_b:.4f} to {train_n:.4f}"
+        )
+    return fired
+
+
+def _underfitting_rules(
+    history, best: int, base: float, *, ran_out: bool
+) -> dict[str, str]:
+    """The underfitting rules that fire, as ``{signal: reason}``."""
+    has_valid = "valid_loss" in history.columns
+    fired = {}
+    kept = history.loc[best, "train_loss"]
+    which = "training loss"
+    if has_valid:
+        kept = min(kept, history.loc[best, "valid_loss"])
+        which = "lower of the training and validation losses"
+    if kept / base >= HIGH_LOSS_THRESHOLD:
+        fired["high_loss"] = (
+            f"high_loss: at epoch {best} the {which} is {kept:.4f}, "
+            f"{kept / base:.2f} x the baseline loss {base:.4f} of a model that "
+            f"ignores its inputs (threshold HIGH_LOSS_THRESHOLD="
+            f"{HIGH_LOSS_THRESHOLD})"
+        )
+    name = "valid_loss" if has_valid else "train_loss"
+    monitored = history[name].to_numpy()
+    window = min(TREND_WINDOW, len(monitored) - 1)
+    drop = monitored[-1 - window] - monitored[-1] if window > 0 else 0.0
+    if ran_out and drop / base >= TREND_THRESHOLD:
+        fired["still_improving"] = (
+            f"still_improving: training ran all max_epochs while {name} was "
+            f"still falling, by {drop:.4f} over the last {window} epochs, "
+            f"{drop / base:.2f} x the baseline loss (threshold "
+            f"TREND_THRESHOLD={TREND_THRESHOLD})"
+        )
+    return fired
+
+
+def _layer_sizes(params: dict) -> tuple[int, ...] | None:
+    sizes = params.get("hidden_layer_sizes")
+    if sizes is None:
+        return None
+    if isinstance(sizes, int | np.integer):
+        return (int(sizes),)
+    return tuple(int(s) for s in sizes)
+
+
+def _overfitting_suggestions(params: dict, context: dict) -> list[str]:
+    out = []
+    dropout = params.get("dropout")
+    if dropout is not None and dropout < 0.5:
+        new = round(min(0.5, dropout + 0.2), 2)
+        out.append(f"raise `dropout` from {_fmt(dropout)} to {_fmt(new)}")
+    weight_decay = params.get("weight_decay")
+    if weight_decay == 0:
+        out.append("add an L2 penalty: `weight_decay=1e-3`")
+    elif weight_decay is not None:
+        out.append(
+            f"raise `weight_decay` from {_fmt(weight_decay)} to "
+            f"{_fmt(weight_decay * 10)}"
+        )
+    l1 = params.get("l1")
+    if l1 == 0:
+        out.append("or add an L1 penalty, which drives weights to zero: `l1=1e-5`")
+    elif l1 is not None:
+        out.append(f"raise `l1` from {_fmt(l1)} to {_fmt(l1 * 10)}")
+    if "augment" in params:
+        if params["augment"] is None:
+            out.append(
+                "turn on `augment`, e.g. `augment=ImageAugmenter(rotation=10)` "
+                "from skdl.augment"
+            )
+        else:
+            out.append("strengthen `augment` (larger transformations, or Mixup)")
+    sizes = _layer_sizes(params)
+    if sizes:
+        smaller = tuple(max(8, size // 2) for size in sizes)
+        if smaller != sizes:
+            out.append(
+                f"shrink the network: `hidden_layer_sizes` from {sizes} to {smaller}"
+            )
+    patience = params.get("patience")
+    if context["stopped"] and patience is not None and patience > 3:
+        new = max(3, patience // 2)
+        out.append(
+            f"shorten `patience` from {patience} to {new}: the epochs after "
+            f"epoch {context['best']} only widened the gap; the restored weights "
+            f"stay those of the best epoch and training ends sooner"
+        )
+    out.append("more training data, if you can get it, helps most of all")
+    return out
+
+
+def _underfitting_suggestions(params: dict, context: dict) -> list[str]:
+    out = []
+    lr = params.get("lr")
+    if "still_improving" in context["signals"]:
+        max_epochs = params.get("max_epochs")
+        if max_epochs is not None:
+            out.append(
+                f"train longer: raise `max_epochs` from {max_epochs} to "
+                f"{2 * max_epochs}, as the loss was still falling"
+            )
+    if lr is not None and lr < LOW_LR:
+        out.append(f"raise `lr` from {_fmt(lr)} to 0.001: tiny steps learn slowly")
+    if "high_loss" in context["signals"]:
+        dropout = params.get("dropout") or 0
+        if dropout > 0:
+            new = round(dropout / 2, 2) if dropout > 0.1 else 0.0
+            out.append(f"lower `dropout` from {_fmt(dropout)} to {_fmt(new)}")
+        weight_decay = params.get("weight_decay") or 0
+        if weight_decay > 0:
+            out.append(
+                f"lower `weight_decay` from {_fmt(weight_decay)} to "
+                f"{_fmt(weight_decay / 10)}"
+            )
+        l1 = params.get("l1") or 0
+        if l1 > 0:
+            out.append(f"lower `l1` from {_fmt(l1)} to {_fmt(l1 / 10)}")
+        if params.get("augment") is not None:
+            out.append("weaken `augment`, or set `augment=None`")
+        sizes = _layer_sizes(params)
+        if sizes == ():
+            out.append(
+                "add hidden layers: `hidden_layer_sizes=(256, 256)` instead of "
+                "() (a linear model)"
+            )
+        elif sizes:
+            wider = tuple(min(1024, 2 * size) for size in sizes)
+            if wider != sizes:
+                out.append(f"widen `hidden_layer_sizes` from {sizes} to {wider}")
+        backbone = params.get("backbone")
+        if backbone == "cnn":
+            out.append("use a larger `backbone`, e.g. `backbone='resnet18'`")
+        elif backbone is not None:
+            out.append("use a larger `backbone`")
+        patience = params.get("patience")
+        if context["stopped"] and patience is not None:
+            out.append(
+                f"raise `patience` from {patience} to {2 * patience}: early "
+                f"stopping may have ended a slow descent"
+            )
+    if not out:
+        out.append(
+            "try a learning-rate schedule such as `lr_schedule='onecycle'`; if "
+            "that fails too, the features may hold little more signal"
+        )
+    return out

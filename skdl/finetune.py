@@ -1,0 +1,371 @@
+"""Fine-tuning: pretrained weights, frozen blocks, staged thawing.
+
+Every step of fine-tuning is a hyperparameter of the estimators:
+
+* ``weights`` says where the starting weights come from: a torchvision
+  weights name (loaded through torchvision's weights API and the torch hub
+  cache), a saved state dict, or a fitted skdl estimator. The head is always
+  rebuilt for the new task.
+* ``freeze`` stops gradients for part of the network: ``"backbone"`` (all
+  but the head), an int ``k`` (the first ``k`` blocks, see
+  :func:`block_prefixes`), or glob patterns on parameter names.
+* ``unfreeze_at`` thaws the frozen part at the start of that epoch.
+* ``backbone_lr_scale`` gives everything outside the head a smaller
+  learning rate.
+
+Frozen parameters get no gradient, hence neither updates nor weight decay.
+Batch normalization layers whose parameters are all frozen are kept in
+evaluation mode, so their running statistics stay those of the pretrained
+network; they return to training mode when thawed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torchvision
+from skorch.callbacks import Callback
+from torch import nn
+
+__all__ = [
+    "TransferReport",
+    "Unfreeze",
+    "WeightsMismatchWarning",
+    "block_prefixes",
+    "freeze_parameters",
+    "frozen_norm_layers",
+    "hub_checkpoint_path",
+    "load_state_dict",
+    "torchvision_weights",
+    "transfer_weights",
+]
+
+
+class WeightsMismatchWarning(UserWarning):
+    """Some pretrained tensors did not fit the network and were not loaded."""
+
+
+@dataclass
+class TransferReport:
+    """What happened when pretrained weights were loaded.
+
+    Attributes
+    ----------
+    source : str
+        Where the weights came from.
+    loaded : list of str
+        Parameter and buffer names copied from the source.
+    skipped_head : list of str
+        Source tensors of the old head, left out on purpose.
+    mismatched : list of str
+        ``"name: source shape -> network shape"`` for tensors whose shapes
+        differ; these keep their fresh initialization.
+    missing : list of str
+        Network tensors the source did not provide (besides the head).
+    """
+
+    source: str
+    loaded: list[str] = field(default_factory=list)
+    skipped_head: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [
+            f"weights from {self.source}: {len(self.loaded)} tensors loaded, "
+            f"{len(self.skipped_head)} head tensors replaced"
+        ]
+        if self.mismatched:
+            lines.append("shape mismatches (left freshly initialized):")
+            lines.extend(f"  {m}" for m in self.mismatched)
+        if self.missing:
+            lines.append(f"not in the source: {', '.join(self.missing)}")
+        return "\n".join(lines)
+
+
+def hub_checkpoint_path(url: str) -> Path:
+    """Where the torch hub cache keeps the file downloaded from ``url``."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+
+
+def torchvision_weights(model_name: str, weights: str):
+    """Resolve a weights name such as ``"DEFAULT"`` for a torchvision model.
+
+    Parameters
+    ----------
+    model_name : str
+        A torchvision classification model, e.g. ``"resnet18"``.
+    weights : str
+        A member of the model's weights enum (``"IMAGENET1K_V1"``,
+        ``"DEFAULT"``, ...) or a full name like ``"ResNet18_Weights.DEFAULT"``.
+
+    Returns
+    -------
+    weights : torchvision.models.WeightsEnum
+    """
+    enum = torchvision.models.get_model_weights(model_name)
+    member = weights.rsplit(".", 1)[-1]
+    if member not in enum.__members__:
+        raise ValueError(
+            f"weights={weights!r} is not a weights name of {model_name}; "
+            f"available: {sorted(enum.__members__)}."
+        )
+    return enum[member]
+
+
+def build_pretrained(model_name: str, weights: str) -> tuple[nn.Module, object]:
+    """Build a torchvision model with its pretrained weights, offline-aware.
+
+    The weights come through torchvision's own API (``get_model``), which
+    reads the torch hub cache and downloads only when the file is missing.
+    Without network access the error says which file to put where.
+    """
+    resolved = torchvision_weights(model_name, weights)
+    path = hub_checkpoint_path(resolved.url)
+    try:
+        model = torchvision.models.get_model(model_name, weights=resolved)
+    except Exception as exc:  # noqa: BLE001 - any download failure is re-raised
+        if path.exists():
+            raise
+        raise FileNotFoundError(
+            f"The pretrained weights {resolved} are not in the torch hub cache and "
+            f"could not be downloaded ({type(exc).__name__}: {exc}). Download "
+            f"{resolved.url} on a machine with internet access and save it as "
+            f"{path} (set TORCH_HOME to move the cache), or pass weights= a "
+            f"path to a saved state dict."
+        ) from exc
+    return model, resolved
+
+
+def load_state_dict(weights) -> tuple[dict[str, torch.Tensor], str]:
+    """State dict and a description from a path or a fitted skdl estimator."""
+    # sklearn.frozen.FrozenEstimator wraps a fitted estimator to survive clone.
+    weights = getattr(weights, "estimator", weights)
+    net = getattr(weights, "net_", None)
+    if net is not None:
+        module = net.module_
+        state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+        return state, f"fitted {type(weights).__name__}"
+    if isinstance(weights, str | os.PathLike):
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"weights file {str(path)!r} does not exist.")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(state, dict) and "state_dict" in state:
+            state = state["state_dict"]
+        if not isinstance(state, dict) or not all(
+            isinstance(v, torch.Tensor) for v in state.values()
+        ):
+            raise ValueError(
+                f"{str(path)!r} does not hold a state dict (a mapping of names "
+                f"to tensors), e.g. as written by torch.save(module.state_dict())"
+                f" or an estimator's save_weights()."
+            )
+        return state, f"file {str(path)!r}"
+    if hasattr(weights, "get_params") and not hasattr(weights, "net_"):
+        raise ValueError(
+            f"weights={type(weights).__name__}(...) is not fitted; fit it first "
+            f"to transfer its trained body."
+        )
+    raise ValueError(
+        f"weights must be None, a torchvision weights name, a path to a saved "
+        f"state dict, or a fitted skdl estimator; got {weights!r}."
+    )
+
+
+def _is_under(name: str, prefixes) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def transfer_weights(
+    module: nn.Module, state: dict[str, torch.Tensor], source: str, *, prefix: str = ""
+) -> TransferReport:
+    """Copy matching tensors of ``state`` into ``module``, except its head.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The new network; ``module.head_prefixes`` names its head.
+    state : dict
+        Source tensors. Keys without ``prefix`` get it prepended when the
+        network's own names carry it (a bare torchvision state dict loaded
+        into skdl's wrapper).
+    source : str
+        Description for messages.
+    prefix : str, default=""
+        Prefix of the backbone inside ``module``.
+
+    Returns
+    -------
+    report : TransferReport
+    """
+    own = module.state_dict()
+    if prefix and not any(k.startswith(prefix) for k in state):
+        state = {prefix + k: v for k, v in state.items()}
+    head = tuple(getattr(module, "head_prefixes", ("head",)))
+    report = TransferReport(source)
+    update = {}
+    for name, tensor in state.items():
+        if _is_under(name, head):
+            report.skipped_head.append(name)
+        elif name not in own:
+            continue
+        elif own[name].shape != tensor.shape:
+            report.mismatched.append(
+                f"{name}: {tuple(tensor.shape)} -> {tuple(own[name].shape)}"
+            )
+        else:
+            update[name] = tensor
+            report.loaded.append(name)
+    report.missing = [
+        k
+        for k in own
+        if k not in update
+        and not _is_under(k, head)
+        and not k.endswith("num_batches_tracked")
+    ]
+    if not any(k in dict(module.named_parameters()) for k in update):
+        raise ValueError(
+            f"None of the parameters from {source} fit this network. Details:\n{report}"
+        )
+    module.load_state_dict(update, strict=False)
+    if report.mismatched:
+        warnings.warn(
+            f"{len(report.mismatched)} tensor(s) from {source} do not fit the "
+            f"network and keep their fresh initialization: "
+            + "; ".join(report.mismatched[:5]),
+            WeightsMismatchWarning,
+            stacklevel=3,
+        )
+    return report
+
+
+def block_prefixes(module: nn.Module) -> list[tuple[str, ...]]:
+    """The network's blocks, in order, as tuples of module-name prefixes.
+
+    * tabular MLP: each hidden layer (the categorical embeddings belong to
+      the first);
+    * the default CNN: each convolutional block;
+    * torchvision ResNets: the stem (``conv1`` and ``bn1``), then
+      ``layer1`` ... ``layer4``;
+    * torchvision models with a ``features`` sequence (MobileNet,
+      EfficientNet, VGG, DenseNet, ConvNeXt, ...): each of its children;
+    * anything else: the backbone's top-level children, head excluded.
+    """
+    custom = getattr(module, "block_prefixes", None)
+    if callable(custom):
+        return [tuple(b) for b in custom()]
+    backbone = getattr(module, "backbone", module)
+    base = "backbone." if backbone is not module else ""
+    head = tuple(getattr(module, "head_prefixes", ("head",)))
+    if isinstance(backbone, torchvision.models.ResNet):
+        stem = (base + "conv1", base + "bn1")
+        return [stem] + [(f"{base}layer{i}",) for i in range(1, 5)]
+    blocks_attr = getattr(backbone, "blocks", None)
+    if isinstance(blocks_attr, nn.Sequential | nn.ModuleList):
+        return [(f"{base}blocks.{i}",) for i in range(len(blocks_attr))]
+    features = getattr(backbone, "features", None)
+    if isinstance(features, nn.Sequential):
+        return [(f"{base}features.{name}",) for name, _ in features.named_children()]
+    blocks = []
+    for name, child in backbone.named_children():
+        full = base + name
+        if _is_under(full, head) or not any(True for _ in child.parameters()):
+            continue
+        blocks.append((full,))
+    return blocks
+
+
+def freeze_parameters(module: nn.Module, freeze) -> list[str]:
+    """Turn off gradients as ``freeze`` says; return the frozen names.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network (with ``head_prefixes``).
+    freeze : None, "backbone", int or list of str
+        See the estimators' ``freeze`` parameter.
+
+    Returns
+    -------
+    frozen : list of str
+        Names of the parameters that no longer require gradients.
+    """
+    if freeze is None:
+        return []
+    names = [name for name, _ in module.named_parameters()]
+    head = tuple(getattr(module, "head_prefixes", ("head",)))
+    if isinstance(freeze, str) and freeze == "backbone":
+        chosen = [n for n in names if not _is_under(n, head)]
+    elif isinstance(freeze, int):
+        blocks = block_prefixes(module)
+        if freeze > len(blocks):
+            raise ValueError(
+                f"freeze={freeze} but the network has only {len(blocks)} blocks "
+                f"({', '.join('+'.join(b) for b in blocks)})."
+            )
+        prefixes = [p for block in blocks[:freeze] for p in block]
+        chosen = [n for n in names if _is_under(n, prefixes)]
+    else:
+        patterns = [freeze] if isinstance(freeze, str) else list(freeze)
+        chosen = [n for n in names if any(fnmatch.fnmatch(n, p) for p in patterns)]
+        unmatched = [
+            p for p in patterns if not any(fnmatch.fnmatch(n, p) for n in names)
+        ]
+        if unmatched:
+            raise ValueError(
+                f"freeze patterns {unmatched} match no parameter; names look like "
+                f"{names[:3]} ... {names[-2:]}."
+            )
+    for name, p in module.named_parameters():
+        if name in chosen:
+            p.requires_grad_(False)
+    return chosen
+
+
+def frozen_norm_layers(module: nn.Module) -> list[str]:
+    """Names of the batch-norm layers whose parameters are all frozen."""
+    found = []
+    for name, sub in module.named_modules():
+        if isinstance(sub, nn.modules.batchnorm._BatchNorm):
+            params = list(sub.parameters(recurse=False))
+            if params and not any(p.requires_grad for p in params):
+                found.append(name)
+    return found
+
+
+class Unfreeze(Callback):
+    """Thaw frozen parameters at the start of epoch ``epoch`` (1-based).
+
+    The parameters already sit in the optimizer's backbone groups (with the
+    backbone learning rate and weight decay); while frozen they have no
+    gradient, so the optimizer skips them. Thawing turns their gradients on
+    and hands their batch-norm layers back to training mode, so from this
+    epoch on they train with the groups' rates and any schedule.
+
+    Parameters
+    ----------
+    epoch : int
+        First epoch in which everything trains.
+    names : list of str
+        The frozen parameter names.
+    """
+
+    def __init__(self, epoch: int, names: list[str]) -> None:
+        self.epoch = epoch
+        self.names = names
+
+    def on_epoch_begin(self, net, **kwargs):
+        if len(net.history) != self.epoch:
+            return
+        wanted = set(self.names)
+        for name, p in net.module_.named_parameters():
+            if name in wanted:
+                p.requires_grad_(True)
+        net.frozen_norm_ = []
+        net.history.record("event_unfreeze", True)

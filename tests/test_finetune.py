@@ -1,0 +1,269 @@
+"""Fine-tuning: weights, freeze, unfreeze_at, backbone_lr_scale, saving."""
+
+from __future__ import annotations
+
+import pickle
+import urllib.error
+
+import joblib
+import numpy as np
+import pytest
+import torch
+import torchvision
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from skdl import ImageClassifier
+from skdl.datasets import load_fashion_mnist
+from skdl.finetune import WeightsMismatchWarning, hub_checkpoint_path
+
+FAST = dict(max_epochs=2, batch_size=32, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fmnist(data_dir):
+    X, y = load_fashion_mnist("train", data_home=data_dir, n_samples=800)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def source(fmnist):
+    """A CNN trained on Fashion-MNIST classes 0-4."""
+    X, y = fmnist
+    keep = y < 5
+    return ImageClassifier(**FAST).fit(X[keep], y[keep])
+
+
+def _state(est):
+    return {k: v.clone() for k, v in est.net_.module_.state_dict().items()}
+
+
+def test_transfer_from_fitted_estimator_and_frozen_backbone(fmnist, source):
+    X, y = fmnist
+    target = y >= 5
+    before = _state(source)
+    clf = ImageClassifier(weights=source, freeze="backbone", **FAST).fit(
+        X[target], y[target]
+    )
+    after = _state(clf)
+    body = [k for k in before if not k.startswith("backbone.head")]
+    # Frozen parameters and the frozen batch-norm statistics are bit-identical.
+    for k in body:
+        assert torch.equal(before[k], after[k]), k
+    assert clf.net_.module_.backbone.head[2].out_features == 5
+    assert not torch.equal(
+        after["backbone.head.2.bias"][:1], torch.zeros(1)
+    )  # the new head trained
+    report = clf.transfer_report_
+    assert len(report.loaded) == len(body) and report.mismatched == []
+    assert set(clf.frozen_parameters_) == {
+        n
+        for n, _ in clf.net_.module_.named_parameters()
+        if not n.startswith("backbone.head")
+    }
+    # The source estimator is untouched and keeps its own classes.
+    assert list(source.classes_) == [0, 1, 2, 3, 4]
+
+
+def test_freeze_first_blocks_and_unfreeze_at(fmnist, source):
+    X, y = fmnist
+    target = y >= 5
+    before = _state(source)
+    frozen = ImageClassifier(weights=source, freeze=2, early_stopping=False, **FAST)
+    frozen.set_params(max_epochs=3).fit(X[target], y[target])
+    after = _state(frozen)
+    for k in before:
+        moved = not torch.equal(before[k], after[k])
+        if k.startswith(("backbone.blocks.0.", "backbone.blocks.1.")):
+            assert not moved, f"{k} is frozen but changed"
+        elif k.startswith("backbone.blocks.2.") and not k.endswith("tracked"):
+            assert moved, f"{k} is not frozen but did not train"
+    thawed = clone(frozen).set_params(unfreeze_at=2).fit(X[target], y[target])
+    after = _state(thawed)
+    for k in before:
+        if k.startswith("backbone.blocks.0.") and not k.endswith("tracked"):
+            assert not torch.equal(before[k], after[k]), f"{k} did not thaw"
+    assert thawed.net_.history[1, "event_unfreeze"] is True
+    assert "event_unfreeze" not in thawed.net_.history[0]
+
+
+def test_unfreeze_trains_everything_at_the_scaled_rate(fmnist, source):
+    X, y = fmnist
+    target = y >= 5
+    clf = ImageClassifier(
+        weights=source,
+        freeze="backbone",
+        unfreeze_at=2,
+        backbone_lr_scale=0.1,
+        early_stopping=False,
+        **FAST,
+    ).fit(X[target], y[target])
+    groups = {g["name"]: g for g in clf.net_.optimizer_.param_groups}
+    assert groups["head"]["lr"] == pytest.approx(1e-3)
+    assert groups["backbone"]["lr"] == pytest.approx(1e-4)
+    assert groups["backbone_no_decay"]["weight_decay"] == 0.0
+    assert all(p.requires_grad for p in clf.net_.module_.parameters())
+    in_groups = {id(p) for g in groups.values() for p in g["params"]}
+    assert in_groups == {id(p) for p in clf.net_.module_.parameters()}
+
+
+def test_weight_decay_skips_frozen_parameters(fmnist, source):
+    X, y = fmnist
+    target = y >= 5
+    before = _state(source)
+    clf = ImageClassifier(
+        weights=source,
+        freeze="backbone",
+        weight_decay=0.5,
+        optimizer="adamw",
+        early_stopping=False,
+        **FAST,
+    ).fit(X[target], y[target])
+    after = _state(clf)
+    assert torch.equal(
+        before["backbone.blocks.0.0.weight"], after["backbone.blocks.0.0.weight"]
+    )
+
+
+def test_glob_patterns_and_bad_freeze_values(fmnist):
+    X, y = fmnist
+    clf = ImageClassifier(freeze=["backbone.blocks.0.*"], **FAST).fit(X[:64], y[:64])
+    assert clf.frozen_parameters_ == [
+        "backbone.blocks.0.0.weight",
+        "backbone.blocks.0.1.weight",
+        "backbone.blocks.0.1.bias",
+    ]
+    with pytest.raises(ValueError, match="match no parameter"):
+        ImageClassifier(freeze=["nope.*"], **FAST).fit(X[:64], y[:64])
+    with pytest.raises(ValueError, match="only 3 blocks"):
+        ImageClassifier(freeze=7, **FAST).fit(X[:64], y[:64])
+    with pytest.raises(ValueError, match="Every parameter of the network is frozen"):
+        ImageClassifier(freeze=["*"], **FAST).fit(X[:64], y[:64])
+
+
+def _resnet_state(seed: int) -> dict:
+    torch.manual_seed(seed)
+    return torchvision.models.resnet18().state_dict()
+
+
+def test_torchvision_weights_load_through_hub_cache(fmnist, tmp_path, monkeypatch):
+    X, y = fmnist
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
+    path = hub_checkpoint_path(weights.url)
+    assert path.parent == tmp_path / "hub" / "checkpoints"
+    path.parent.mkdir(parents=True)
+    state = _resnet_state(123)
+    torch.save(state, path)
+    clf = ImageClassifier(
+        backbone="resnet18", weights="IMAGENET1K_V1", freeze="backbone", **FAST
+    ).fit(X[:48], y[:48])
+    net = clf.net_.module_.backbone
+    assert torch.equal(net.conv1.weight, state["conv1.weight"])
+    assert torch.equal(net.layer4[1].bn2.running_var, state["layer4.1.bn2.running_var"])
+    assert net.fc[1].out_features == 10  # a new head for 10 classes
+    np.testing.assert_allclose(clf.mean_, [0.485, 0.456, 0.406])
+    assert "IMAGENET1K_V1" in clf.transfer_report_.source
+
+
+def test_missing_torchvision_weights_say_where_to_put_them(
+    fmnist, tmp_path, monkeypatch
+):
+    X, y = fmnist
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    expected = str(tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth")
+    with pytest.raises(FileNotFoundError, match="resnet18-f37072fd.pth") as info:
+        ImageClassifier(backbone="resnet18", weights="DEFAULT", **FAST).fit(
+            X[:16], y[:16]
+        )
+    assert expected in str(info.value)
+    with pytest.raises(ValueError, match="not a weights name of resnet18"):
+        ImageClassifier(backbone="resnet18", weights="IMAGENET9K", **FAST).fit(
+            X[:16], y[:16]
+        )
+    with pytest.raises(ValueError, match="need a torchvision backbone"):
+        ImageClassifier(weights="DEFAULT", **FAST).fit(X[:16], y[:16])
+
+
+def test_state_dict_file_bare_backbone(fmnist, tmp_path):
+    X, y = fmnist
+    state = _resnet_state(7)
+    path = tmp_path / "resnet18_backbone.pt"
+    torch.save(state, path)
+    clf = ImageClassifier(backbone="resnet18", weights=str(path), **FAST)
+    clf.set_params(max_epochs=1, early_stopping=False, lr=1e-12).fit(X[:32], y[:32])
+    # lr ~ 0: the loaded tensors are still (numerically) the file's
+    loaded = clf.net_.module_.backbone.layer1[0].conv1.weight
+    torch.testing.assert_close(loaded, state["layer1.0.conv1.weight"])
+    assert len(clf.transfer_report_.skipped_head) > 0
+
+
+def test_shape_mismatch_is_reported(fmnist, source):
+    X, y = fmnist
+    rgb = np.repeat(X[:64, ..., None], 3, axis=3)
+    with pytest.warns(WeightsMismatchWarning, match="blocks.0.0.weight"):
+        clf = ImageClassifier(weights=source, **FAST).fit(rgb, y[:64])
+    assert any(
+        "blocks.0.0.weight: (32, 1, 3, 3) -> (32, 3, 3, 3)" in m
+        for m in clf.transfer_report_.mismatched
+    )
+
+
+def test_unfitted_estimator_as_weights_is_an_error(fmnist):
+    X, y = fmnist
+    with pytest.raises(ValueError, match="not fitted"):
+        ImageClassifier(weights=ImageClassifier(), **FAST).fit(X[:16], y[:16])
+
+
+def test_save_load_pickle_joblib_round_trips(fmnist, source, tmp_path):
+    X, y = fmnist
+    target = y >= 5
+    clf = ImageClassifier(weights=source, freeze="backbone", unfreeze_at=2, **FAST)
+    clf.fit(X[target], y[target])
+    expected = clf.predict_proba(X[:50])
+    for blob in (pickle.loads(pickle.dumps(clf)),):
+        np.testing.assert_array_equal(blob.predict_proba(X[:50]), expected)
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    np.testing.assert_array_equal(
+        joblib.load(tmp_path / "clf.joblib").predict_proba(X[:50]), expected
+    )
+    clf.save_weights(tmp_path / "w.pt")
+    other = clone(clf).set_params(random_state=99).fit(X[target], y[target])
+    assert not np.allclose(other.predict_proba(X[:50]), expected)
+    other.load_weights(tmp_path / "w.pt")
+    np.testing.assert_array_equal(other.predict_proba(X[:50]), expected)
+    # A new estimator can start from the saved file as well.
+    warm = ImageClassifier(weights=str(tmp_path / "w.pt"), freeze="backbone", **FAST)
+    warm.fit(X[target], y[target])
+    assert len(warm.transfer_report_.loaded) > 0
+
+
+def test_grid_search_over_finetuning_strategies(fmnist, source):
+    X, y = fmnist
+    target = y >= 5
+    grid = GridSearchCV(
+        ImageClassifier(weights=source, max_epochs=1, random_state=0),
+        {"freeze": [None, "backbone"], "backbone_lr_scale": [1.0, 0.1]},
+        cv=2,
+    ).fit(X[target][:120], y[target][:120])
+    assert len(grid.cv_results_["params"]) == 4
+    assert clone(grid.best_estimator_).get_params()["weights"] is source
+
+
+@pytest.mark.cuda
+def test_gpu_trained_model_predicts_on_cpu(fmnist, tmp_path):
+    X, y = fmnist
+    clf = ImageClassifier(device="cuda", **FAST).fit(X[:128], y[:128])
+    expected = clf.predict_proba(X[:20])
+    blob = pickle.dumps(clf)
+    import skorch  # noqa: F401
+
+    cpu = pickle.loads(blob)
+    cpu.net_.set_params(device="cpu")
+    cpu.net_.module_.to("cpu")
+    np.testing.assert_allclose(cpu.predict_proba(X[:20]), expected, atol=1e-4)
