@@ -267,3 +267,67 @@ def test_gpu_trained_model_predicts_on_cpu(fmnist, tmp_path):
     cpu.net_.set_params(device="cpu")
     cpu.net_.module_.to("cpu")
     np.testing.assert_allclose(cpu.predict_proba(X[:20]), expected, atol=1e-4)
+
+
+# ---------------------------------------------------------------- tabular
+def _titanic(data_dir):
+    import pandas as pd
+
+    frame = pd.read_csv(data_dir / "tabular" / "seaborn_titanic.csv.gz")
+    y = frame.pop("survived")
+    X = frame.drop(columns=["alive", "who", "adult_male"])
+    return X, y
+
+
+def test_tabular_transfer_reuses_body_and_encoding(data_dir):
+    from skdl import TabularClassifier, TabularRegressor
+
+    X, y = _titanic(data_dir)
+    # Pretrain a regressor on another target of the same table (the fare).
+    fare = X["fare"].to_numpy()
+    src = TabularRegressor(hidden_layer_sizes=(32, 16), max_epochs=5, random_state=0)
+    src.fit(X, np.log1p(fare))
+    before = {k: v.clone() for k, v in src.net_.module_.state_dict().items()}
+    clf = TabularClassifier(
+        hidden_layer_sizes=(32, 16), weights=src, freeze=1, max_epochs=5, random_state=0
+    ).fit(X, y)
+    after = clf.net_.module_.state_dict()
+    for k in ("blocks.0.0.weight", "embeddings.0.weight"):
+        assert torch.equal(before[k], after[k]), f"{k} is frozen but changed"
+    assert not torch.equal(before["blocks.1.0.weight"], after["blocks.1.0.weight"])
+    assert clf.encoder_ is not src.encoder_
+    assert clf.encoder_.categorical_columns_ == src.encoder_.categorical_columns_
+    assert clf.score(X, y) > 0.7
+    with pytest.raises(ValueError, match="same columns"):
+        TabularClassifier(weights=src, max_epochs=1).fit(X.drop(columns=["fare"]), y)
+
+
+def test_tabular_weights_file_and_blocks(tmp_path):
+    from sklearn.datasets import load_breast_cancer
+
+    from skdl import TabularClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    a = TabularClassifier(hidden_layer_sizes=(16, 8), max_epochs=3, random_state=0)
+    a.fit(X, y)
+    a.save_weights(tmp_path / "mlp.pt")
+    b = TabularClassifier(
+        hidden_layer_sizes=(16, 8),
+        weights=str(tmp_path / "mlp.pt"),
+        freeze=2,
+        max_epochs=2,
+        random_state=1,
+    ).fit(X, y)
+    assert b.frozen_parameters_ == [
+        "blocks.0.0.weight",
+        "blocks.0.0.bias",
+        "blocks.1.0.weight",
+        "blocks.1.0.bias",
+    ]
+    torch.testing.assert_close(
+        b.net_.module_.blocks[1][0].weight, a.net_.module_.blocks[1][0].weight
+    )
+    with pytest.warns(WeightsMismatchWarning):
+        TabularClassifier(
+            hidden_layer_sizes=(16, 4), weights=str(tmp_path / "mlp.pt"), max_epochs=1
+        ).fit(X, y)

@@ -104,6 +104,13 @@ class TabularMLP(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.head = nn.Linear(width, n_outputs)
 
+    def block_prefixes(self) -> list[tuple[str, ...]]:
+        """The blocks ``freeze=k`` counts: hidden layers, embeddings in the first."""
+        blocks = [(f"blocks.{i}",) for i in range(len(self.blocks))]
+        if blocks and len(self.embeddings):
+            blocks[0] = ("embeddings", *blocks[0])
+        return blocks
+
     def features(
         self, x_num: torch.Tensor, x_cat: torch.Tensor | None = None
     ) -> torch.Tensor:

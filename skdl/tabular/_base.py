@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
 
 import numpy as np
@@ -126,7 +127,33 @@ class TabularMixin(BaseDLEstimator):
     def _fit_adapter(self, X, train_idx: np.ndarray) -> None:
         self._hidden_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         rows = X.iloc[train_idx] if isinstance(X, pd.DataFrame) else X[train_idx]
-        self.encoder_ = TabularEncoder(scaling=self.scaling).fit(rows)
+        source = getattr(self.weights, "estimator", self.weights)
+        if getattr(source, "encoder_", None) is not None:
+            self.encoder_ = self._source_encoder(source, X)
+        else:
+            self.encoder_ = TabularEncoder(scaling=self.scaling).fit(rows)
+
+    def _source_encoder(self, source, X) -> TabularEncoder:
+        """The fitted encoding of the estimator whose weights are transferred.
+
+        Its embeddings and first layer expect its own column layout, scaling
+        and category codes, so the new model encodes inputs the same way.
+        """
+        names = getattr(source, "feature_names_in_", None)
+        ours = getattr(self, "feature_names_in_", None)
+        same = source.n_features_in_ == self.n_features_in_ and (
+            names is None or ours is None or list(names) == list(ours)
+        )
+        if not same:
+            raise ValueError(
+                f"weights={type(source).__name__} was fitted on "
+                f"{source.n_features_in_} features "
+                f"{list(names) if names is not None else ''}, but X has "
+                f"{self.n_features_in_} "
+                f"{list(ours) if ours is not None else ''}; transfer needs the same "
+                f"columns."
+            )
+        return copy.deepcopy(source.encoder_)
 
     def _make_dataset(self, X, y=None, sample_weight=None, *, index=None):
         if index is not None:

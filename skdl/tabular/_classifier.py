@@ -49,6 +49,29 @@ default="standard"
     embedding_dim : int or None, default=None
         Width of every categorical embedding; None sizes each one by its
         cardinality (``min(32, round(1.6 * n_categories ** 0.56))``).
+    augment : augmenter or None, default=None
+        A tabular augmenter from :mod:`skdl.augment` (``GaussianNoise`` on
+        the scaled numeric features, ``Mixup``), applied on the fly to
+        training batches only; tunable as ``augment__<name>``.
+    weights : path-like, fitted estimator or None, default=None
+        Starting weights: a fitted skdl tabular estimator (classifier or
+        regressor) trained on the same columns, whose embeddings and hidden
+        layers are transferred and whose fitted column encoding is reused;
+        or a path to a state dict written by :meth:`save_weights`. The
+        output layer is always rebuilt for this task. Tensors whose shapes
+        do not fit are reported with a
+        :class:`skdl.finetune.WeightsMismatchWarning` and in
+        ``transfer_report_``.
+    freeze : None, "backbone", int or list of str, default=None
+        What to freeze: nothing; everything but the output layer; the first
+        ``k`` hidden layers (the embeddings belong to the first); or
+        parameters whose names match glob patterns such as ``"blocks.0.*"``.
+        Frozen parameters get no updates and no weight decay.
+    unfreeze_at : int or None, default=None
+        Epoch (1-based) at which frozen parameters thaw; ignored when nothing
+        is frozen.
+    backbone_lr_scale : float, default=1.0
+        Learning rate of everything but the output layer, relative to ``lr``.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the training data (stratified),
         score it every epoch, stop when the validation loss has not improved
@@ -105,6 +128,10 @@ default="standard"
         Number of epochs run.
     n_iter_ : int
         Same as ``n_epochs_``, for scikit-learn tooling.
+    transfer_report_ : TransferReport or None
+        What ``weights`` loaded (None without weights).
+    frozen_parameters_ : list of str
+        Names of the parameters ``freeze`` froze.
     net_ : skorch.NeuralNet
         The fitted skorch net, for power users.
 
@@ -142,6 +169,11 @@ default="standard"
         l1=0.0,
         scaling="standard",
         embedding_dim=None,
+        augment=None,
+        weights=None,
+        freeze=None,
+        unfreeze_at=None,
+        backbone_lr_scale=1.0,
         early_stopping=True,
         patience=10,
         validation_fraction=0.1,
@@ -164,6 +196,11 @@ default="standard"
         self.l1 = l1
         self.scaling = scaling
         self.embedding_dim = embedding_dim
+        self.augment = augment
+        self.weights = weights
+        self.freeze = freeze
+        self.unfreeze_at = unfreeze_at
+        self.backbone_lr_scale = backbone_lr_scale
         self.early_stopping = early_stopping
         self.patience = patience
         self.validation_fraction = validation_fraction
