@@ -306,6 +306,31 @@ def test_diverging_classifier_raises():
         clf.fit(X * 1e3, y)
 
 
+def test_weights_blown_up_by_the_last_step_never_give_nan_predictions():
+    # One full-batch step with an absurd lr: the training loss was finite, but
+    # the weights it left behind overflow float32 in the forward pass.
+    X, y = make_classification(200, 5, random_state=0)
+    clf = TabularClassifier(
+        (16,),
+        lr=1e30,
+        optimizer="sgd",
+        batch_size=200,
+        max_epochs=1,
+        early_stopping=False,
+        random_state=0,
+    )
+    with pytest.raises(FloatingPointError, match="lower `lr`"):
+        clf.fit(X, y)
+        clf.predict_proba(X)
+
+
+def test_early_stopping_needs_two_samples():
+    with pytest.raises(ValueError, match="at least 2 samples.*early_stopping=False"):
+        TabularRegressor(**FAST).fit(np.ones((1, 3)), [1.0])
+    reg = TabularRegressor(early_stopping=False, **FAST).fit(np.ones((1, 3)), [1.0])
+    assert reg.n_epochs_ == 2 and np.all(np.isfinite(reg.predict(np.ones((2, 3)))))
+
+
 def test_training_diverged_error_is_a_value_error():
     assert issubclass(TrainingDivergedError, ValueError)
     assert issubclass(TrainingDivergedError, FloatingPointError)
