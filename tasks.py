@@ -97,10 +97,10 @@ def check(code: int, what: str) -> None:
         sys.exit(f"tasks.py: {what} failed with exit code {code}")
 
 
-def job(title: str, cmd: list[str | Path], env: dict[str, str] | None = None) -> int:
+def job(title: str, cmd: list[str | Path]) -> int:
     section(title)
     start = time.perf_counter()
-    code = run(cmd, env=env)
+    code = run(cmd)
     status = "ok" if code == 0 else f"FAILED (exit code {code})"
     print(f"-- {title}: {status}, {time.perf_counter() - start:.0f}s", flush=True)
     return code
