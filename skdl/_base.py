@@ -227,6 +227,8 @@ class BaseDLEstimator(BaseEstimator):
         self : object
             The fitted estimator.
         """
+        # A refit that fails must not leave the previous network behind.
+        self.__dict__.pop("net_", None)
         X = self._validate_X(X, reset=True)
         n = _num_samples(X)
         if y is None:

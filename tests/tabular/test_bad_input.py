@@ -297,6 +297,16 @@ def test_diverging_training_raises_and_suggests_a_lower_lr(early_stopping):
         reg.predict(X)
 
 
+def test_failed_refit_does_not_keep_the_previous_network():
+    X, y = _diverging_regression()
+    reg = TabularRegressor((16,), max_epochs=2, random_state=0).fit(X, y)
+    reg.set_params(lr=1e6, optimizer="sgd", scaling=None)
+    with pytest.raises(TrainingDivergedError):
+        reg.fit(X[:, :3], y)
+    with pytest.raises(NotFittedError):
+        reg.predict(X[:, :3])
+
+
 def test_diverging_classifier_raises():
     X, y = make_classification(200, 5, random_state=0)
     clf = TabularClassifier(
