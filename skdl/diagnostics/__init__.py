@@ -7,6 +7,8 @@ suggests which hyperparameters to change.
 
 from ._display import HistoryDisplay, plot_history
 from ._report import (
+    BIAS_GAP_THRESHOLD,
+    BIAS_LOSS_THRESHOLD,
     GAP_THRESHOLD,
     HIGH_LOSS_THRESHOLD,
     LOW_LR,
@@ -19,6 +21,8 @@ from ._report import (
 )
 
 __all__ = [
+    "BIAS_GAP_THRESHOLD",
+    "BIAS_LOSS_THRESHOLD",
     "GAP_THRESHOLD",
     "HIGH_LOSS_THRESHOLD",
     "LOW_LR",

@@ -30,8 +30,9 @@ class HistoryDisplay:
     and validation losses on the left axis, the validation score on a twin
     axis at the right, marks the best epoch (whose weights the estimator
     kept) with a vertical line and a dot on the validation loss, and shows
-    the learning rate: as a curve on a second right axis (log scale) when it
-    changed during training, and in the legend when it stayed constant.
+    the learning rate: as a curve on a second right axis when it changed
+    during training (log scale when it spans two orders of magnitude), and
+    in the legend when it stayed constant. The legend sits below the axes.
 
     Parameters
     ----------
@@ -147,6 +148,8 @@ class HistoryDisplay:
             attributes set.
         """
         plt = _pyplot("HistoryDisplay.plot")
+        from matplotlib.ticker import MaxNLocator
+
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
         history = self.history
@@ -176,6 +179,7 @@ class HistoryDisplay:
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
         ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         handles = [lines["train_loss"]]
         if has_valid:
             handles.append(lines["valid_loss"])
@@ -203,7 +207,8 @@ class HistoryDisplay:
             (lines["lr"],) = ax_lr.plot(
                 epochs, lr, color="0.5", linestyle=":", label="learning rate"
             )
-            ax_lr.set_yscale("log")
+            if lr.min() > 0 and lr.max() >= 100 * lr.min():
+                ax_lr.set_yscale("log")
             ax_lr.set_ylabel("learning rate")
             handles.append(lines["lr"])
         elif lr is not None:
@@ -211,7 +216,14 @@ class HistoryDisplay:
             handles.append(constant)
 
         top = ax_lr or ax_score or ax
-        legend = top.legend(handles=handles, loc="upper right", fontsize="small")
+        legend = top.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.14),
+            ncols=3,
+            fontsize="small",
+            frameon=False,
+        )
         title = name if name is not None else self.estimator_name
         if title:
             ax.set_title(title)

@@ -57,7 +57,7 @@ def fitted_dl_estimator(estimator, *, caller: str) -> BaseDLEstimator:
     for _ in range(32):  # deeper nesting than this is surely a cycle
         if isinstance(current, BaseDLEstimator):
             break
-        path.append(type(current).__name__)
+        wrapper = type(current).__name__
         if isinstance(current, Pipeline):
             current = current.steps[-1][1]
         elif _is_search(current):
@@ -76,8 +76,9 @@ def fitted_dl_estimator(estimator, *, caller: str) -> BaseDLEstimator:
             current = current.regressor_
         else:
             break
+        path.append(wrapper)
     if not isinstance(current, BaseDLEstimator):
-        via = " inside " + " -> ".join(path) if len(path) > 1 else ""
+        via = f" (inside {' -> '.join(path)})" if path else ""
         raise TypeError(
             f"{caller} expects a fitted skdl estimator (TabularClassifier, "
             f"TabularRegressor, ImageClassifier), or a fitted GridSearchCV or "

@@ -20,6 +20,8 @@ from ._fitted import (
 )
 
 __all__ = [
+    "BIAS_GAP_THRESHOLD",
+    "BIAS_LOSS_THRESHOLD",
     "GAP_THRESHOLD",
     "HIGH_LOSS_THRESHOLD",
     "LOW_LR",
@@ -37,6 +39,10 @@ GAP_THRESHOLD = 0.15
 RISE_THRESHOLD = 0.10
 #: Underfitting: loss of the kept weights, as a fraction of the baseline loss.
 HIGH_LOSS_THRESHOLD = 0.80
+#: Underfitting: a loss this high (fraction of the baseline) with no gap ...
+BIAS_LOSS_THRESHOLD = 0.25
+#: ... where "no gap" means a final gap below this, in baseline units.
+BIAS_GAP_THRESHOLD = 0.02
 #: Underfitting: fall of the loss over the last ``TREND_WINDOW`` epochs, in
 #: baseline units, that counts as "still improving".
 TREND_THRESHOLD = 0.05
@@ -99,7 +105,7 @@ class DiagnosisReport:
         Validation score at the best and at the last epoch.
     signals : tuple of str
         The rules that fired, among ``"large_gap"``, ``"valid_loss_rising"``,
-        ``"high_loss"`` and ``"still_improving"``.
+        ``"high_loss"``, ``"high_bias"`` and ``"still_improving"``.
     reasons : tuple of str
         One sentence per fired rule, with its numbers and threshold.
     suggestions : tuple of str
@@ -222,10 +228,14 @@ def diagnose(estimator) -> DiagnosisReport:
 
     **Underfitting**, when not overfitting and any of:
 
-    * ``high_loss``: at the best epoch, the training loss (and the
-      validation loss, when there is one) is still at least
+    * ``high_loss``: at the best epoch, the training loss (the lower of the
+      training and validation losses, when validating) is still at least
       ``HIGH_LOSS_THRESHOLD`` (0.8) times ``B``: the network barely beats a
       model that ignores its inputs;
+    * ``high_bias``: that loss is at least ``BIAS_LOSS_THRESHOLD`` (0.25)
+      times ``B`` and the final gap is below ``BIAS_GAP_THRESHOLD`` (0.02)
+      times ``B``: the network fits its training data no better than unseen
+      data, so it has capacity or freedom to spare;
     * ``still_improving``: training ran all ``max_epochs`` without early
       stopping firing, and the validation loss (the training loss without a
       validation split) fell by at least ``TREND_THRESHOLD`` (0.05) times
@@ -236,11 +246,15 @@ def diagnose(estimator) -> DiagnosisReport:
     says that a validation split is needed for a full diagnosis.
 
     The rules read curves, not causes. A problem whose labels are mostly
-    noise cannot get far below ``B`` and reads as underfitting whatever the
-    network; with imbalanced classes ``log(n_classes)`` overstates the loss
-    of predicting the class priors, so ``high_loss`` fires later than it
-    would with the exact prior loss. Dropout and augmentation raise the
-    recorded training loss, which can make the gap negative.
+    noise cannot get far below ``B``, and a network that does not overfit it
+    reads as underfitting (``high_bias``) whatever its size; the report then
+    notes that a wider network that only overfits points to noise. With
+    imbalanced classes ``log(n_classes)`` overstates the loss of predicting
+    the class priors, so ``high_loss`` fires later than it would with the
+    exact prior loss. The recorded training loss is the mean over the
+    epoch's batches, taken with dropout and augmentation active and while
+    the weights still improve, so it can sit above the validation loss and
+    make the gap negative.
 
     Parameters
     ----------
@@ -269,16 +283,18 @@ def diagnose(estimator) -> DiagnosisReport:
 
     Examples
     --------
-    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.datasets import load_digits
     >>> from skdl import TabularClassifier
     >>> from skdl.diagnostics import diagnose
-    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> X, y = load_digits(return_X_y=True)
     >>> clf = TabularClassifier((), lr=1e-5, max_epochs=2, random_state=0)
     >>> report = diagnose(clf.fit(X, y))
     >>> report.verdict
     'underfitting'
     >>> report.signals
-    ('high_loss',)
+    ('high_loss', 'high_bias')
+    >>> report.suggestions[0]
+    'raise `lr` from 1e-05 to 0.001: tiny steps learn slowly'
     """
     est = fitted_dl_estimator(estimator, caller="diagnose")
     history = est.history_
@@ -317,6 +333,12 @@ def diagnose(estimator) -> DiagnosisReport:
         notes.append(
             "no validation split (early_stopping=False): the diagnosis rests on "
             "the training curve alone and cannot detect overfitting"
+        )
+    elif tuple(fired) == ("high_bias",):
+        notes.append(
+            "high_bias alone can also mean noisy labels: if a wider or less "
+            "regularized network only overfits, this loss is about as low as "
+            "the data allow"
         )
     elif verdict == "overfitting" and stopped:
         notes.append(
@@ -397,6 +419,17 @@ def _underfitting_rules(
             f"ignores its inputs (threshold HIGH_LOSS_THRESHOLD="
             f"{HIGH_LOSS_THRESHOLD})"
         )
+    if has_valid and kept / base >= BIAS_LOSS_THRESHOLD:
+        gap = history["valid_loss"].iloc[-1] - history["train_loss"].iloc[-1]
+        if gap / base < BIAS_GAP_THRESHOLD:
+            fired["high_bias"] = (
+                f"high_bias: at epoch {best} the {which} is {kept:.4f}, "
+                f"{kept / base:.2f} x the baseline loss (threshold "
+                f"BIAS_LOSS_THRESHOLD={BIAS_LOSS_THRESHOLD}), yet the final "
+                f"gap is only {gap:.4f}, {gap / base:.2f} x the baseline loss "
+                f"(threshold BIAS_GAP_THRESHOLD={BIAS_GAP_THRESHOLD}): the "
+                f"network fits its training data no better than unseen data"
+            )
     name = "valid_loss" if has_valid else "train_loss"
     monitored = history[name].to_numpy()
     window = min(TREND_WINDOW, len(monitored) - 1)
@@ -441,12 +474,19 @@ def _overfitting_suggestions(params: dict, context: dict) -> list[str]:
         out.append(f"raise `l1` from {_fmt(l1)} to {_fmt(l1 * 10)}")
     if "augment" in params:
         if params["augment"] is None:
-            out.append(
-                "turn on `augment`, e.g. `augment=ImageAugmenter(rotation=10)` "
-                "from skdl.augment"
+            example = (
+                "ImageAugmenter(rotation=10)"
+                if "backbone" in params
+                else "GaussianNoise(std=0.1)"
             )
+            out.append(f"turn on `augment`, e.g. `augment={example}` from skdl.augment")
         else:
             out.append("strengthen `augment` (larger transformations, or Mixup)")
+    if params.get("weights") is not None and params.get("freeze") is None:
+        out.append(
+            "fine-tune fewer parameters: `freeze='backbone'` keeps the "
+            "pretrained features fixed (add `unfreeze_at` for a second stage)"
+        )
     sizes = _layer_sizes(params)
     if sizes:
         smaller = tuple(max(8, size // 2) for size in sizes)
@@ -478,7 +518,7 @@ def _underfitting_suggestions(params: dict, context: dict) -> list[str]:
             )
     if lr is not None and lr < LOW_LR:
         out.append(f"raise `lr` from {_fmt(lr)} to 0.001: tiny steps learn slowly")
-    if "high_loss" in context["signals"]:
+    if {"high_loss", "high_bias"} & set(context["signals"]):
         dropout = params.get("dropout") or 0
         if dropout > 0:
             new = round(dropout / 2, 2) if dropout > 0.1 else 0.0
@@ -504,6 +544,11 @@ def _underfitting_suggestions(params: dict, context: dict) -> list[str]:
             wider = tuple(min(1024, 2 * size) for size in sizes)
             if wider != sizes:
                 out.append(f"widen `hidden_layer_sizes` from {sizes} to {wider}")
+        if params.get("freeze") is not None and params.get("unfreeze_at") is None:
+            out.append(
+                f"train the frozen layers too: `freeze=None` instead of "
+                f"{_fmt(params['freeze'])}, or thaw them later with `unfreeze_at`"
+            )
         backbone = params.get("backbone")
         if backbone == "cnn":
             out.append("use a larger `backbone`, e.g. `backbone='resnet18'`")
