@@ -182,15 +182,20 @@ class BaseDLEstimator(BaseEstimator):
         )
         return np.sort(train_idx), np.sort(valid_idx)
 
-    def _sample_weight(self, sample_weight, X, y_encoded) -> np.ndarray | None:
-        n = len(y_encoded)
-        weights = None
-        if sample_weight is not None:
-            weights = _check_sample_weight(
-                sample_weight, np.empty((n, 0)), dtype=np.float64
-            )
-            if np.any(weights < 0) or not np.all(np.isfinite(weights)):
-                raise ValueError("sample_weight must be finite and non-negative.")
+    def _user_weights(self, sample_weight, n: int) -> np.ndarray | None:
+        """Validated ``sample_weight`` as a writable float64 array, or None."""
+        if sample_weight is None:
+            return None
+        weights = _check_sample_weight(
+            sample_weight, np.empty((n, 0)), dtype=np.float64
+        )
+        if np.any(weights < 0) or not np.all(np.isfinite(weights)):
+            raise ValueError("sample_weight must be finite and non-negative.")
+        # A copy: pandas may hand out read-only views, which torch warns about.
+        return np.array(weights, dtype=np.float64)
+
+    def _sample_weight(self, weights, y_encoded) -> np.ndarray | None:
+        """User weights times class weights; None when they are all equal."""
         task = self._task_weights(y_encoded)
         if task is not None:
             if np.any(task < 0) or not np.all(np.isfinite(task)):
@@ -241,8 +246,9 @@ class BaseDLEstimator(BaseEstimator):
                 f"X and y have inconsistent numbers of samples: X has {n}, y has "
                 f"{_num_samples(y)}."
             )
-        y_encoded = self._encode_target(y)
-        weights = self._sample_weight(sample_weight, X, y_encoded)
+        user_weights = self._user_weights(sample_weight, n)
+        y_encoded = self._encode_target(y, user_weights)
+        weights = self._sample_weight(user_weights, y_encoded)
         device = self._resolve_device()
         rs = check_random_state(self.random_state)
         train_idx, valid_idx = self._split(n, y_encoded, rs)
@@ -326,6 +332,11 @@ class BaseDLEstimator(BaseEstimator):
                 f"network's weights overflowed; refit with a lower `lr`."
             )
         return out
+
+    def __sklearn_is_fitted__(self) -> bool:
+        # A fit that failed part-way (e.g. training diverged) may leave the
+        # data adapter but no network: that is not a fitted model.
+        return hasattr(self, "net_")
 
     def __sklearn_clone__(self):
         """Clone, keeping a fitted estimator given as ``weights`` as it is.

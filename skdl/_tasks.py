@@ -56,16 +56,26 @@ def r2_from_outputs(pred: torch.Tensor, y_true: torch.Tensor) -> float:
 class ClassifierTaskMixin:
     """Target encoding, loss and probabilities for classifiers."""
 
-    def _encode_target(self, y) -> np.ndarray:
+    def _encode_target(self, y, sample_weight=None) -> np.ndarray:
         y = column_or_1d(y, warn=True)
         if y.dtype.kind == "f":
             _assert_all_finite(y, input_name="y")
         check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
+        try:
+            encoder = LabelEncoder().fit(y)
+        except TypeError as exc:
+            kinds = sorted({type(v).__name__ for v in y})
+            raise ValueError(
+                f"The class labels in y mix types ({', '.join(kinds)}) that "
+                f"cannot be ordered; use labels of one type (e.g. all strings), "
+                f"and no None."
+            ) from exc
         if len(encoder.classes_) < 2:
+            only = encoder.classes_[0]
+            only = only.item() if hasattr(only, "item") else only
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 classes in y to learn "
-                f"from, but y contains only 1 class: {encoder.classes_[0]!r}."
+                f"from, but y contains only 1 class: {only!r}."
             )
         self.classes_ = encoder.classes_
         return encoder.transform(y)
@@ -160,7 +170,7 @@ class RegressorTaskMixin:
     and predictions are mapped back to the original scale.
     """
 
-    def _encode_target(self, y) -> np.ndarray:
+    def _encode_target(self, y, sample_weight=None) -> np.ndarray:
         y = check_array(
             y, ensure_2d=False, dtype=np.float64, input_name="y", ensure_min_samples=1
         )
@@ -169,8 +179,12 @@ class RegressorTaskMixin:
         self._y_was_1d = y.ndim == 1
         y2 = y.reshape(len(y), -1)
         self.n_outputs_ = y2.shape[1]
-        self.target_mean_ = y2.mean(axis=0)
-        scale = y2.std(axis=0)
+        # Weighted, so that rows with zero weight do not set the scale.
+        w = None
+        if sample_weight is not None and sample_weight.sum() > 0:
+            w = sample_weight
+        self.target_mean_ = np.average(y2, axis=0, weights=w)
+        scale = np.sqrt(np.average((y2 - self.target_mean_) ** 2, axis=0, weights=w))
         self.target_scale_ = np.where(scale > 0, scale, 1.0)
         return (y2 - self.target_mean_) / self.target_scale_
 

@@ -181,11 +181,6 @@ class TabularMixin(BaseDLEstimator):
             n_outputs=n_outputs,
         )
 
-    def __sklearn_is_fitted__(self) -> bool:
-        # A fit that failed part-way (e.g. training diverged) leaves the
-        # encoder but no network: that is not a fitted model.
-        return hasattr(self, "net_")
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
