@@ -298,13 +298,21 @@ class BaseDLEstimator(BaseEstimator):
         return self
 
     def _record_history(self, net, *, has_valid: bool) -> None:
-        keys = ["epoch", "train_loss", "valid_loss", "valid_score", "lr", "dur"]
+        keys = [
+            "epoch",
+            "train_loss",
+            "valid_loss",
+            "train_score",
+            "valid_score",
+            "lr",
+            "dur",
+        ]
         rows = []
         for row in net.history:
             rows.append({k: row.get(k, np.nan) for k in keys})
         history = pd.DataFrame(rows, columns=keys)
         if not has_valid:
-            history = history.drop(columns=["valid_loss", "valid_score"])
+            history = history.drop(columns=["valid_loss", "train_score", "valid_score"])
         history = history.rename(columns={"dur": "duration"}).set_index("epoch")
         self.history_ = history
         self.n_epochs_ = len(history)
@@ -313,6 +321,10 @@ class BaseDLEstimator(BaseEstimator):
             self.best_epoch_ = int(history["valid_loss"].idxmin())
         else:
             self.best_epoch_ = self.n_epochs_
+        stopper = dict(net.callbacks_).get("early_stopping")
+        self.stopped_early_ = bool(
+            stopper is not None and stopper.misses_ >= stopper.patience
+        )
 
     # ------------------------------------------------------------ prediction
     def _forward(self, X) -> np.ndarray:

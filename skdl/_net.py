@@ -341,6 +341,21 @@ def build_net(
     has_valid = config.valid_dataset is not None
     callbacks: list = [("record_lr", RecordLR())]
     if has_valid:
+        # The training score is the running score of the epoch's training
+        # batches (dropout and augmentation on), from the cached predictions:
+        # no extra forward pass.
+        callbacks.append(
+            (
+                "train_score",
+                EpochScoring(
+                    _Scoring(config.score),
+                    lower_is_better=False,
+                    on_train=True,
+                    name="train_score",
+                    use_caching=True,
+                ),
+            )
+        )
         callbacks.append(
             (
                 "valid_score",

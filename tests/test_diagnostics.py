@@ -433,7 +433,12 @@ def test_plot_draws_curves_and_best_epoch(overfit_clf):
     display = plot_history(overfit_clf)
     assert isinstance(display, HistoryDisplay)
     history = overfit_clf.history_
-    assert set(display.lines_) == {"train_loss", "valid_loss", "valid_score"}
+    assert set(display.lines_) == {
+        "train_loss",
+        "valid_loss",
+        "train_score",
+        "valid_score",
+    }
     for name, line in display.lines_.items():
         np.testing.assert_array_equal(line.get_xdata(), history.index)
         np.testing.assert_array_equal(line.get_ydata(), history[name])
@@ -445,7 +450,7 @@ def test_plot_draws_curves_and_best_epoch(overfit_clf):
     )
     assert display.ax_.get_xlabel() == "epoch"
     assert display.ax_.get_ylabel() == "loss"
-    assert display.ax_score_.get_ylabel() == "validation accuracy"
+    assert display.ax_score_.get_ylabel() == "accuracy"
     assert display.ax_.get_title() == "TabularClassifier"
     assert display.figure_ is display.ax_.figure
     labels = [text.get_text() for text in display.legend_.get_texts()]
@@ -453,6 +458,7 @@ def test_plot_draws_curves_and_best_epoch(overfit_clf):
         "training loss",
         "validation loss",
         "validation accuracy",
+        "training accuracy",
         f"best epoch ({best})",
         "learning rate 0.001",
     ]
@@ -467,7 +473,7 @@ def test_plot_into_given_axes(good_clf, overfit_reg):
     assert first.ax_ is left and second.ax_ is right
     assert first.figure_ is fig and second.figure_ is fig
     assert second.ax_.get_title() == "SWD"
-    assert second.ax_score_.get_ylabel() == "validation R²"
+    assert second.ax_score_.get_ylabel() == "R²"
 
 
 def test_plot_without_validation(no_valid_clf):

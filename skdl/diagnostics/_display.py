@@ -59,7 +59,8 @@ class HistoryDisplay:
         Figure holding the axes.
     lines_ : dict of str to matplotlib.lines.Line2D
         The curves, keyed by ``history`` column: ``"train_loss"``, and
-        ``"valid_loss"``, ``"valid_score"`` and ``"lr"`` when drawn.
+        ``"valid_loss"``, ``"train_score"``, ``"valid_score"`` and ``"lr"``
+        when drawn.
     best_epoch_line_ : matplotlib.lines.Line2D
         The vertical line at ``best_epoch``.
     best_epoch_marker_ : matplotlib.lines.Line2D or None
@@ -84,7 +85,7 @@ class HistoryDisplay:
     >>> clf = TabularClassifier((16,), max_epochs=5, random_state=0).fit(X, y)
     >>> display = HistoryDisplay.from_estimator(clf)
     >>> sorted(display.lines_)
-    ['train_loss', 'valid_loss', 'valid_score']
+    ['train_loss', 'train_score', 'valid_loss', 'valid_score']
     """
 
     def __init__(
@@ -194,8 +195,18 @@ class HistoryDisplay:
                 linestyle="-.",
                 label=f"validation {self.score_name}",
             )
-            ax_score.set_ylabel(f"validation {self.score_name}")
+            ax_score.set_ylabel(self.score_name)
             handles.append(lines["valid_score"])
+            if "train_score" in history.columns:
+                (lines["train_score"],) = ax_score.plot(
+                    epochs,
+                    history["train_score"],
+                    color="C2",
+                    linestyle=":",
+                    alpha=0.7,
+                    label=f"training {self.score_name}",
+                )
+                handles.append(lines["train_score"])
         handles.append(best_line)
 
         ax_lr = None

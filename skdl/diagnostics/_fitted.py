@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from sklearn.base import is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
@@ -143,18 +142,7 @@ def score_name(estimator: BaseDLEstimator) -> str:
 def early_stopping_fired(estimator: BaseDLEstimator) -> bool:
     """Whether early stopping ended the training of a fitted estimator.
 
-    Read from the net's early-stopping callback (its run of epochs without
-    improvement reached ``patience``); if the callback cannot be found, early
-    stopping counts as fired when it was on and fewer than ``max_epochs``
-    epochs ran.
+    The estimators record it as ``stopped_early_`` (the early-stopping
+    callback's run of epochs without improvement reached ``patience``).
     """
-    if "valid_loss" not in estimator.history_.columns:
-        return False
-    callbacks = dict(getattr(getattr(estimator, "net_", None), "callbacks_", []))
-    callback = callbacks.get("early_stopping")
-    misses = getattr(callback, "misses_", None)
-    patience = getattr(callback, "patience", None)
-    if misses is not None and patience is not None:
-        return bool(misses >= patience)
-    max_epochs = estimator.get_params().get("max_epochs", np.inf)
-    return bool(estimator.n_epochs_ < max_epochs)
+    return bool(estimator.stopped_early_)

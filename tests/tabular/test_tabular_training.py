@@ -272,6 +272,7 @@ def test_history_has_one_row_per_epoch_with_validation_columns():
     assert list(h.columns) == [
         "train_loss",
         "valid_loss",
+        "train_score",
         "valid_score",
         "lr",
         "duration",

@@ -37,6 +37,7 @@ def test_learns_fashion_mnist_subset(fmnist):
     assert list(clf.history_.columns) == [
         "train_loss",
         "valid_loss",
+        "train_score",
         "valid_score",
         "lr",
         "duration",
