@@ -1,5 +1,7 @@
 """Helpers shared by the benchmark scripts: data, timing, memory and output.
 
+The registry of the real tabular datasets (``DATASETS``) and their loader
+live here too, so that every tabular benchmark reads them the same way.
 Nothing here imports skdl, so the helpers can be used by subprocesses that
 time a competitor without paying for (or being perturbed by) skdl's imports.
 """
@@ -15,23 +17,32 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 __all__ = [
+    "BY_NAME",
+    "CLF",
+    "DATASETS",
+    "REG",
     "REPO",
     "RESULTS",
+    "Dataset",
     "data_root",
     "git_revision",
     "limit_threads",
+    "load_table",
     "machine_info",
     "markdown_table",
     "peak_rss_mb",
     "require_data",
     "reset_peak_rss",
     "rss_mb",
+    "string_columns",
+    "subsample",
     "timed",
     "write_json",
 ]
@@ -53,6 +64,159 @@ def require_data(subdir: str = "tabular") -> Path:
             f"(see shared/data/README.md), e.g. SKDL_DATA=/path/to/shared/data."
         )
     return path
+
+
+# -------------------------------------------------------------- tabular data
+CLF, REG = "classification", "regression"
+#: Classes with fewer rows than this (after any row cap) are dropped, so that
+#: every training fold holds enough of each class for stratified splitting
+#: (skdl's and HistGradientBoosting's internal validation splits).
+MIN_CLASS_ROWS = 10
+#: Row caps keep at least this many rows of every class.
+CLASS_FLOOR = 20
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One real dataset of ``$SKDL_DATA/tabular``."""
+
+    name: str
+    file: str
+    task: str
+    target: str = "target"
+    raw: bool = False
+    drop: tuple[str, ...] = ()
+    synthetic: bool = False
+    max_rows: int | None = None
+    note: str = ""
+
+
+def _pmlb(name, task, **kw) -> Dataset:
+    return Dataset(f"pmlb_{name}", f"pmlb_{name}.tsv.gz", task, **kw)
+
+
+DATASETS = [
+    _pmlb("adult", CLF),
+    _pmlb("mushroom", CLF),
+    _pmlb("car", CLF),
+    _pmlb("credit_g", CLF),
+    _pmlb("letter", CLF),
+    _pmlb("satimage", CLF),
+    _pmlb("spambase", CLF),
+    _pmlb("connect_4", CLF),
+    _pmlb("nursery", CLF),
+    _pmlb(
+        "kddcup",
+        CLF,
+        max_rows=50_000,
+        note="494k rows: stratified 50k subsample (every class keeps >= 20 rows)",
+    ),
+    _pmlb("fars", CLF),
+    Dataset("uci_adult_train", "uci_adult_train.csv.gz", CLF, "income", raw=True),
+    Dataset(
+        "seaborn_titanic",
+        "seaborn_titanic.csv.gz",
+        CLF,
+        "survived",
+        raw=True,
+        drop=("alive",),
+        note="drops `alive` (the target as a string)",
+    ),
+    _pmlb("197_cpu_act", REG),
+    _pmlb("537_houses", REG),
+    _pmlb("503_wind", REG),
+    _pmlb("4544_GeographicalOriginalofMusic", REG),
+    _pmlb("1028_SWD", REG),
+    Dataset(
+        "california_housing",
+        "california_housing.csv.gz",
+        REG,
+        "median_house_value",
+        raw=True,
+    ),
+    # Synthetic or simulated (see shared/data/README.md): only run on request.
+    _pmlb("churn", CLF, synthetic=True),
+    _pmlb("magic", CLF, synthetic=True),
+    _pmlb("225_puma8NH", REG, synthetic=True),
+    _pmlb("564_fried", REG, synthetic=True),
+    _pmlb("215_2dplanes", REG, synthetic=True),
+]
+BY_NAME = {d.name: d for d in DATASETS}
+
+
+def subsample(y, n: int, task: str, seed: int):
+    """Sorted indices of at most ``n`` rows: stratified, with a class floor.
+
+    For classification each class keeps its share of ``n`` but at least
+    ``min(count, CLASS_FLOOR)`` rows, so rare classes survive the cap (the
+    result can exceed ``n`` by a few rows for that reason).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    if len(y) <= n:
+        return np.arange(len(y))
+    if task == REG:
+        return np.sort(rng.choice(len(y), n, replace=False))
+    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    quota = np.maximum(
+        np.minimum(counts, CLASS_FLOOR), np.floor(counts * n / len(y)).astype(int)
+    )
+    parts = [
+        rng.choice(np.flatnonzero(inverse == k), q, replace=False)
+        for k, q in enumerate(quota)
+    ]
+    return np.sort(np.concatenate(parts))
+
+
+def load_table(ds: Dataset, root: Path, *, cap: bool, seed: int):
+    """``(X, y, info)``: the frame as read, the target and what was done.
+
+    Raw CSVs keep their strings, bools and NaNs. With ``cap``, datasets with
+    a ``max_rows`` are subsampled (stratified); classification classes with
+    fewer than ``MIN_CLASS_ROWS`` rows are then dropped.
+    """
+    import numpy as np
+    import pandas as pd
+
+    path = root / ds.file
+    if ds.raw:
+        frame = pd.read_csv(path, skipinitialspace=True, na_values="?")
+    else:
+        frame = pd.read_csv(path, sep="\t")
+    frame = frame.dropna(subset=[ds.target]).reset_index(drop=True)
+    y = frame[ds.target].to_numpy()
+    X = frame.drop(columns=[ds.target, *ds.drop])
+    info = {"rows_in_file": len(frame), "notes": [ds.note] if ds.note else []}
+    if cap and ds.max_rows is not None and len(y) > ds.max_rows:
+        keep = subsample(y, ds.max_rows, ds.task, seed)
+        X, y = X.iloc[keep].reset_index(drop=True), y[keep]
+    if ds.task == CLF:
+        classes, counts = np.unique(y, return_counts=True)
+        rare = classes[counts < MIN_CLASS_ROWS]
+        if len(rare):
+            keep = ~np.isin(y, rare)
+            info["notes"].append(
+                f"dropped {len(rare)} class(es) with < {MIN_CLASS_ROWS} rows "
+                f"({int((~keep).sum())} rows)"
+            )
+            X, y = X[keep].reset_index(drop=True), y[keep]
+        info["n_classes"] = len(np.unique(y))
+    info.update(rows=len(y), features=X.shape[1], task=ds.task)
+    info["string_columns"] = len(string_columns(X))
+    info["missing_cells"] = int(X.isna().sum().sum())
+    return X, y, info
+
+
+def string_columns(X) -> list:
+    """Columns that are neither numeric nor bool: strings and categoricals."""
+    import pandas as pd
+
+    return [
+        c
+        for c in X.columns
+        if not (pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]))
+    ]
 
 
 # ------------------------------------------------------------------- timing

@@ -29,157 +29,36 @@ import argparse
 import sys
 import traceback
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from _common import (
+    BY_NAME,
+    CLF,
+    DATASETS,
+    MIN_CLASS_ROWS,
+    REG,
     RESULTS,
+    Dataset,
     limit_threads,
+    load_table,
     machine_info,
     markdown_table,
     require_data,
+    string_columns,
+    subsample,
     timed,
     write_json,
 )
 
-CLF, REG = "classification", "regression"
 MODELS = ("skdl", "mlp", "hgb", "linear")
 N_FOLDS = 5
-#: Classes with fewer rows than this (after any row cap) are dropped, so that
-#: every training fold holds enough of each class for stratified splitting
-#: (skdl's and HistGradientBoosting's internal validation splits).
-MIN_CLASS_ROWS = 10
-#: Row caps keep at least this many rows of every class.
-CLASS_FLOOR = 20
 #: |skdl - peer| at or below these counts as a tie, per metric.
 TIES = {"accuracy": 0.002, "log_loss": 0.005, "r2": 0.005, "rmse_rel": 0.01}
 METRICS = {CLF: ("accuracy", "log_loss"), REG: ("r2", "rmse")}
 HIGHER_IS_BETTER = {"accuracy": True, "log_loss": False, "r2": True, "rmse": False}
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """One real dataset of ``$SKDL_DATA/tabular``."""
-
-    name: str
-    file: str
-    task: str
-    target: str = "target"
-    raw: bool = False
-    drop: tuple[str, ...] = ()
-    synthetic: bool = False
-    max_rows: int | None = None
-    note: str = ""
-
-
-def _pmlb(name, task, **kw) -> Dataset:
-    return Dataset(f"pmlb_{name}", f"pmlb_{name}.tsv.gz", task, **kw)
-
-
-DATASETS = [
-    _pmlb("adult", CLF),
-    _pmlb("mushroom", CLF),
-    _pmlb("car", CLF),
-    _pmlb("credit_g", CLF),
-    _pmlb("letter", CLF),
-    _pmlb("satimage", CLF),
-    _pmlb("spambase", CLF),
-    _pmlb("connect_4", CLF),
-    _pmlb("nursery", CLF),
-    _pmlb(
-        "kddcup",
-        CLF,
-        max_rows=50_000,
-        note="494k rows: stratified 50k subsample (every class keeps >= 20 rows)",
-    ),
-    _pmlb("fars", CLF),
-    Dataset("uci_adult_train", "uci_adult_train.csv.gz", CLF, "income", raw=True),
-    Dataset(
-        "seaborn_titanic",
-        "seaborn_titanic.csv.gz",
-        CLF,
-        "survived",
-        raw=True,
-        drop=("alive",),
-        note="drops `alive` (the target as a string)",
-    ),
-    _pmlb("197_cpu_act", REG),
-    _pmlb("537_houses", REG),
-    _pmlb("503_wind", REG),
-    _pmlb("4544_GeographicalOriginalofMusic", REG),
-    _pmlb("1028_SWD", REG),
-    Dataset(
-        "california_housing",
-        "california_housing.csv.gz",
-        REG,
-        "median_house_value",
-        raw=True,
-    ),
-    # Synthetic or simulated (see shared/data/README.md): only run on request.
-    _pmlb("churn", CLF, synthetic=True),
-    _pmlb("magic", CLF, synthetic=True),
-    _pmlb("225_puma8NH", REG, synthetic=True),
-    _pmlb("564_fried", REG, synthetic=True),
-    _pmlb("215_2dplanes", REG, synthetic=True),
-]
-BY_NAME = {d.name: d for d in DATASETS}
-
-
-# ---------------------------------------------------------------------- data
-def subsample(y: np.ndarray, n: int, task: str, seed: int) -> np.ndarray:
-    """Sorted indices of at most ``n`` rows: stratified, with a class floor.
-
-    For classification each class keeps its share of ``n`` but at least
-    ``min(count, CLASS_FLOOR)`` rows, so rare classes survive the cap (the
-    result can exceed ``n`` by a few rows for that reason).
-    """
-    rng = np.random.default_rng(seed)
-    if len(y) <= n:
-        return np.arange(len(y))
-    if task == REG:
-        return np.sort(rng.choice(len(y), n, replace=False))
-    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-    quota = np.maximum(
-        np.minimum(counts, CLASS_FLOOR), np.floor(counts * n / len(y)).astype(int)
-    )
-    parts = [
-        rng.choice(np.flatnonzero(inverse == k), q, replace=False)
-        for k, q in enumerate(quota)
-    ]
-    return np.sort(np.concatenate(parts))
-
-
-def load(ds: Dataset, root: Path, *, cap: bool, seed: int):
-    """``(X, y, info)``: the frame as read, the target and what was done."""
-    path = root / ds.file
-    if ds.raw:
-        frame = pd.read_csv(path, skipinitialspace=True, na_values="?")
-    else:
-        frame = pd.read_csv(path, sep="\t")
-    frame = frame.dropna(subset=[ds.target]).reset_index(drop=True)
-    y = frame[ds.target].to_numpy()
-    X = frame.drop(columns=[ds.target, *ds.drop])
-    info = {"rows_in_file": len(frame), "notes": [ds.note] if ds.note else []}
-    if cap and ds.max_rows is not None and len(y) > ds.max_rows:
-        keep = subsample(y, ds.max_rows, ds.task, seed)
-        X, y = X.iloc[keep].reset_index(drop=True), y[keep]
-    if ds.task == CLF:
-        classes, counts = np.unique(y, return_counts=True)
-        rare = classes[counts < MIN_CLASS_ROWS]
-        if len(rare):
-            keep = ~np.isin(y, rare)
-            info["notes"].append(
-                f"dropped {len(rare)} class(es) with < {MIN_CLASS_ROWS} rows "
-                f"({int((~keep).sum())} rows)"
-            )
-            X, y = X[keep].reset_index(drop=True), y[keep]
-        info["n_classes"] = len(np.unique(y))
-    info.update(rows=len(y), features=X.shape[1], task=ds.task)
-    info["string_columns"] = len(_string_columns(X))
-    info["missing_cells"] = int(X.isna().sum().sum())
-    return X, y, info
 
 
 def folds(y: np.ndarray, task: str, seed: int):
@@ -194,15 +73,6 @@ def folds(y: np.ndarray, task: str, seed: int):
 
 
 # -------------------------------------------------------------------- models
-def _string_columns(X: pd.DataFrame) -> list:
-    """Columns that are neither numeric nor bool: strings and categoricals."""
-    return [
-        c
-        for c in X.columns
-        if not (pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]))
-    ]
-
-
 def _dense_preprocessor(X: pd.DataFrame):
     """Impute + scale numeric columns, impute + one-hot string columns."""
     from sklearn.compose import ColumnTransformer
@@ -210,7 +80,7 @@ def _dense_preprocessor(X: pd.DataFrame):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    strings = _string_columns(X)
+    strings = string_columns(X)
     numeric = [c for c in X.columns if c not in strings]
     return ColumnTransformer(
         [
@@ -266,7 +136,7 @@ def make_model(name: str, task: str, X: pd.DataFrame, seed: int):
             if task == CLF
             else HistGradientBoostingRegressor
         )
-        strings = _string_columns(X)
+        strings = string_columns(X)
         if not strings:
             return cls(random_state=seed)
         encode = ColumnTransformer(
@@ -335,7 +205,7 @@ def evaluate(model, task, X_train, y_train, X_test, y_test, labels) -> dict:
 
 def run_dataset(ds: Dataset, root: Path, args) -> tuple[dict, list[dict]]:
     """All models on all requested splits of one dataset."""
-    X, y, info = load(ds, root, cap=not args.no_cap, seed=args.seed)
+    X, y, info = load_table(ds, root, cap=not args.no_cap, seed=args.seed)
     labels = np.unique(y) if ds.task == CLF else None
     records = []
     for split, (train, test) in enumerate(folds(y, ds.task, args.seed)[: args.splits]):
@@ -451,7 +321,7 @@ def compare(rows: list[dict], models: list[str]) -> dict:
                     else:
                         norm = (v - worst) / (best - worst)
                     normalized[m].setdefault(kind, []).append(norm)
-            if "skdl" not in models:
+            if (dataset, "skdl") not in table:
                 continue
             mine = scores["skdl"]
             for peer in models:
