@@ -2,7 +2,10 @@
 
 Each example runs in its own interpreter (``sys.executable``) with
 ``SKDL_EXAMPLES_FAST=1``, which every example honours with fewer epochs and a
-smaller search, and must exit 0 within the timeout.
+smaller search, and must exit 0 within the timeout. Figures go to the test's
+temporary folder (``SKDL_EXAMPLES_OUT``). An example that reads ``SKDL_DATA``
+needs the real datasets: it is marked ``data``, gets the data folder passed
+on, and is skipped where that folder is absent.
 """
 
 from __future__ import annotations
@@ -26,8 +29,20 @@ EXPECTED_OUTPUT = {
 }
 
 
-def run_python(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SKDL_EXAMPLES_FAST": "1", "MPLBACKEND": "Agg"}
+def needs_data(script: Path) -> bool:
+    return "SKDL_DATA" in script.read_text(encoding="utf-8")
+
+
+def run_python(
+    args: list[str], tmp_path: Path, **env_vars: str
+) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "SKDL_EXAMPLES_FAST": "1",
+        "SKDL_EXAMPLES_OUT": str(tmp_path),
+        "MPLBACKEND": "Agg",
+        **env_vars,
+    }
     return subprocess.run(
         [sys.executable, *args],
         cwd=tmp_path,  # anything an example writes lands in the test's tmp dir
@@ -50,10 +65,19 @@ def test_examples_found():
     assert "quickstart.py" in {path.name for path in EXAMPLES}
 
 
+EXAMPLE_PARAMS = [
+    pytest.param(path, id=path.name, marks=pytest.mark.data if needs_data(path) else ())
+    for path in EXAMPLES
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("script", EXAMPLES, ids=lambda path: path.name)
-def test_example_runs(script, tmp_path):
-    proc = run_python([str(script)], tmp_path)
+@pytest.mark.parametrize("script", EXAMPLE_PARAMS)
+def test_example_runs(script, tmp_path, request):
+    env_vars = {}
+    if needs_data(script):
+        env_vars["SKDL_DATA"] = str(request.getfixturevalue("data_dir"))
+    proc = run_python([str(script)], tmp_path, **env_vars)
     check_ran(proc, EXPECTED_OUTPUT.get(script.name, []))
 
 
