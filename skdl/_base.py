@@ -332,7 +332,7 @@ class BaseDLEstimator(BaseEstimator):
         dataset = self._make_dataset(self._validate_X(X, reset=False))
         net = self.net_
         outputs = []
-        net.module_.eval()
+        net._set_training(False)
         with torch.inference_mode():
             for xb, _ in net.get_iterator(dataset, training=False):
                 outputs.append(net.infer(xb).float().cpu())

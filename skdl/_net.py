@@ -7,6 +7,8 @@ datasets, and keep the returned net as ``net_``.
 
 from __future__ import annotations
 
+import inspect
+import math
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -73,11 +75,20 @@ class SkdlNet(NeuralNet):
         self.backbone_lr_scale = backbone_lr_scale
 
     def _set_training(self, training=True):
-        """Train/eval mode; batch norm of frozen blocks stays in eval mode."""
+        """Train/eval mode; batch norm of frozen blocks stays in eval mode.
+
+        skorch calls this for every batch; walking the whole module each time
+        is measurable for small networks, so the mode is only switched when
+        it changes. Anything else that changes modes (thawing) resets
+        ``_mode_``.
+        """
+        if getattr(self, "_mode_", None) == training:
+            return
         super()._set_training(training)
         if training:
             for name in getattr(self, "frozen_norm_", ()):
                 self.module_.get_submodule(name).eval()
+        self._mode_ = training
 
     def get_default_callbacks(self):
         """skorch's defaults less ``PrintLog``: skdl prints only when verbose."""
@@ -92,6 +103,11 @@ class SkdlNet(NeuralNet):
             weight_decay=self.weight_decay,
             backbone_lr_scale=self.backbone_lr_scale,
         )
+        if "fused" not in kwargs and _accepts_fused(self.optimizer, self.device):
+            # The fused kernels update all of a group's tensors at once; the
+            # default per-tensor loop cost about twice as much per step for
+            # skdl's MLPs (benchmarks/tabular_speed.py).
+            kwargs["fused"] = True
         self.optimizer_ = self.optimizer(groups, lr=self.lr, **kwargs)
         return self
 
@@ -129,7 +145,7 @@ class SkdlNet(NeuralNet):
         Xi, yi = unpack_data(batch)
         y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        if not torch.isfinite(loss):
+        if not math.isfinite(loss.item()):
             self._raise_diverged("training")
         total = loss + self.l1_penalty() if self.l1 > 0 else loss
         total.backward()
@@ -138,7 +154,7 @@ class SkdlNet(NeuralNet):
     def validation_step(self, batch, **fit_params):
         """Score one validation batch; raise if the loss is not finite."""
         step = super().validation_step(batch, **fit_params)
-        if not torch.isfinite(step["loss"]):
+        if not math.isfinite(step["loss"].item()):
             self._raise_diverged("validation")
         return step
 
@@ -184,6 +200,16 @@ class LowestLossEarlyStopping(EarlyStopping):
                     verbose=net.verbose,
                 )
             raise KeyboardInterrupt
+
+
+def _accepts_fused(optimizer, device) -> bool:
+    """Whether the optimizer takes ``fused=True`` on this device."""
+    try:
+        params = inspect.signature(optimizer).parameters
+    except (TypeError, ValueError):
+        return False
+    kind = torch.device(device).type
+    return "fused" in params and kind in ("cpu", "cuda")
 
 
 def _is_head(name: str, head_prefixes: tuple[str, ...]) -> bool:

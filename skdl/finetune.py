@@ -368,4 +368,5 @@ class Unfreeze(Callback):
             if name in wanted:
                 p.requires_grad_(True)
         net.frozen_norm_ = []
+        net._mode_ = None  # let the next batch switch every module's mode
         net.history.record("event_unfreeze", True)

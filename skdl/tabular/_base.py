@@ -43,6 +43,13 @@ def _check_hidden_layer_sizes(sizes) -> tuple[int, ...]:
     return tuple(int(s) for s in sizes)
 
 
+def _take(X, index: np.ndarray):
+    """Rows ``index`` of X; X itself (no copy) when they are all the rows."""
+    if len(index) == len(X):
+        return X
+    return X.iloc[index] if isinstance(X, pd.DataFrame) else X[index]
+
+
 class TabularMixin(BaseDLEstimator):
     """Tabular data adapter and network, shared by classifier and regressor."""
 
@@ -126,7 +133,7 @@ class TabularMixin(BaseDLEstimator):
 
     def _fit_adapter(self, X, train_idx: np.ndarray) -> None:
         self._hidden_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
-        rows = X.iloc[train_idx] if isinstance(X, pd.DataFrame) else X[train_idx]
+        rows = _take(X, train_idx)
         source = getattr(self.weights, "estimator", self.weights)
         if getattr(source, "encoder_", None) is not None:
             self.encoder_ = self._source_encoder(source, X)
@@ -157,7 +164,7 @@ class TabularMixin(BaseDLEstimator):
 
     def _make_dataset(self, X, y=None, sample_weight=None, *, index=None):
         if index is not None:
-            X = X.iloc[index] if isinstance(X, pd.DataFrame) else X[index]
+            X = _take(X, index)
         arrays = self.encoder_.transform(X)
         features = {
             k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()
