@@ -36,7 +36,7 @@ class GaussianNoise(OneToOneFeatureMixin, BaseAugmenter):
     ----------
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`, when ``X`` has string
         column names.
 

@@ -143,7 +143,7 @@ default="cnn"
         else 3, after conversion).
     image_shape_ : tuple of int
         (height, width) the network is trained on.
-    mean_, std_ : ndarray of shape (n_channels_,) or (3,)
+    mean_, std_ : ndarray of shape (`n_channels_`,) or (3,)
         Per-channel normalization statistics in [0, 1] units: those of the
         training images, or those the pretrained weights expect. They are
         also stored in the network's buffers.
