@@ -38,8 +38,9 @@ class ImageClassifier(ClassifierMixin, ClassifierTaskMixin, BaseDLEstimator):
     ----------
     backbone : str, torch.nn.Module or subclass of torch.nn.Module, \
 default="cnn"
-        ``"cnn"`` is a compact CNN (three blocks of two 3x3 convolutions with
-        batch norm, then global average pooling and a linear head) that
+        ``"cnn"`` is a compact CNN (three blocks of a 3x3 convolution, batch
+        norm, activation and max-pooling, then global average pooling and a
+        linear head) that
         ``activation`` and ``dropout`` act on throughout. Any torchvision
         classification model name (``"resnet18"``, ``"mobilenet_v3_small"``,
         ``"efficientnet_b0"``, ...; see
