@@ -22,6 +22,7 @@ from skorch.callbacks import (
     EpochScoring,
     LRScheduler,
     PrintLog,
+    ProgressBar,
 )
 from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
@@ -420,6 +421,9 @@ def build_net(
         callbacks.append(("lr_scheduler", LRScheduler(**spec)))
     callbacks.extend(config.extra_callbacks)
     if verbose:
+        # A progress bar over each epoch's batches (tqdm, on stderr) and a
+        # table row per epoch (stdout).
+        callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="auto")))
         callbacks.append(("print_log", PrintLog(sink=print)))
 
     device = params["device"]

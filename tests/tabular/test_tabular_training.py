@@ -593,10 +593,12 @@ def test_verbose_one_prints_a_row_per_epoch(capsys):
     TabularClassifier(early_stopping=False, verbose=1, **{**FAST, "max_epochs": 4}).fit(
         X, y
     )
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     header = out.splitlines()[0]
     assert "epoch" in header and "train_loss" in header and "lr" in header
     assert [int(r.split()[0]) for r in _epoch_rows(out)] == [1, 2, 3, 4]
+    # and a tqdm progress bar over the batches, on stderr
+    assert "it/s]" in err or "s/it]" in err
 
 
 def test_verbose_one_reports_validation_and_early_stopping(capsys):
