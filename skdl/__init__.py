@@ -6,6 +6,7 @@ estimators that work with ``Pipeline``, ``GridSearchCV`` and
 ``cross_val_score``.
 """
 
+from . import augment, datasets, diagnostics, finetune
 from .exceptions import TrainingDivergedError
 from .tabular import TabularClassifier, TabularRegressor
 from .vision import ImageClassifier
@@ -18,4 +19,8 @@ __all__ = [
     "TabularRegressor",
     "TrainingDivergedError",
     "__version__",
+    "augment",
+    "datasets",
+    "diagnostics",
+    "finetune",
 ]
