@@ -27,6 +27,25 @@ __all__ = [
 ]
 
 
+class SmoothedBCEWithLogitsLoss(nn.Module):
+    """Per-sample binary cross-entropy against smoothed targets.
+
+    The binary counterpart of ``CrossEntropyLoss(label_smoothing=eps)`` on two
+    classes: a target ``t`` becomes ``t * (1 - eps) + eps / 2``.
+    """
+
+    def __init__(self, smoothing: float) -> None:
+        super().__init__()
+        self.smoothing = smoothing
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Unreduced loss, like ``BCEWithLogitsLoss(reduction="none")``."""
+        target = target * (1.0 - self.smoothing) + 0.5 * self.smoothing
+        return nn.functional.binary_cross_entropy_with_logits(
+            logits, target, reduction="none"
+        )
+
+
 def accuracy_from_logits(logits: torch.Tensor, y_true: torch.Tensor) -> float:
     """Accuracy of logits (one column: binary; several: multiclass).
 
@@ -113,9 +132,12 @@ class ClassifierTaskMixin:
         return len(self.classes_)
 
     def _criterion(self) -> nn.Module:
+        smoothing = float(getattr(self, "label_smoothing", 0.0))
         if self._binary:
+            if smoothing:
+                return SmoothedBCEWithLogitsLoss(smoothing)
             return nn.BCEWithLogitsLoss(reduction="none")
-        return nn.CrossEntropyLoss(reduction="none")
+        return nn.CrossEntropyLoss(reduction="none", label_smoothing=smoothing)
 
     def _target_tensor(self, y_encoded: np.ndarray) -> torch.Tensor:
         if self._binary:

@@ -73,6 +73,8 @@ def overfit_clf(data_dir):
     X, y = read_pmlb(data_dir, "credit_g", 300)
     return TabularClassifier(
         (256, 256),
+        numeric_embedding=None,
+        scaling="standard",
         max_epochs=40,
         patience=20,
         validation_fraction=0.25,

@@ -17,7 +17,8 @@ from skdl import ImageClassifier
 from skdl.datasets import load_fashion_mnist
 from skdl.finetune import WeightsMismatchWarning, hub_checkpoint_path
 
-FAST = dict(max_epochs=2, batch_size=32, random_state=0)
+# A constant learning rate, so that the rates of the groups can be checked.
+FAST = dict(max_epochs=2, batch_size=32, lr_schedule=None, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -285,11 +286,14 @@ def test_tabular_transfer_reuses_body_and_encoding(data_dir):
     X, y = _titanic(data_dir)
     # Pretrain a regressor on another target of the same table (the fare).
     fare = X["fare"].to_numpy()
-    src = TabularRegressor(hidden_layer_sizes=(32, 16), max_epochs=5, random_state=0)
+    # Raw numeric inputs (no periodic embedding): a frozen first block of 32
+    # units then still carries the features the survival task needs.
+    body = dict(hidden_layer_sizes=(32, 16), numeric_embedding=None)
+    src = TabularRegressor(**body, max_epochs=5, random_state=0)
     src.fit(X, np.log1p(fare))
     before = {k: v.clone() for k, v in src.net_.module_.state_dict().items()}
     clf = TabularClassifier(
-        hidden_layer_sizes=(32, 16), weights=src, freeze=1, max_epochs=5, random_state=0
+        **body, weights=src, freeze=1, max_epochs=5, random_state=0
     ).fit(X, y)
     after = clf.net_.module_.state_dict()
     for k in ("blocks.0.0.weight", "embeddings.0.weight"):
@@ -319,6 +323,9 @@ def test_tabular_weights_file_and_blocks(tmp_path):
         random_state=1,
     ).fit(X, y)
     assert b.frozen_parameters_ == [
+        "numeric_embedding.frequencies",
+        "numeric_embedding.weight",
+        "numeric_embedding.bias",
         "blocks.0.0.weight",
         "blocks.0.0.bias",
         "blocks.1.0.weight",

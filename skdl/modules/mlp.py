@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from .embeddings import PeriodicEmbedding
+
 __all__ = ["TabularMLP"]
 
 
@@ -53,11 +55,16 @@ class TabularMLP(nn.Module):
         Normalization between each hidden linear layer and its activation.
     n_outputs : int
         Width of the linear output (logits or regression outputs).
+    numeric_embedding : {"periodic"} or None, default=None
+        Embed each numeric feature with :class:`PeriodicEmbedding` before the
+        first hidden layer; None feeds the numeric features as they are.
 
     Attributes
     ----------
     embeddings : torch.nn.ModuleList
         One embedding table per categorical column.
+    numeric_embedding : PeriodicEmbedding or None
+        The numeric-feature embedding, if any.
     blocks : torch.nn.ModuleList
         The hidden layers, each ``Linear -> [Norm] -> activation -> [Dropout]``.
     head : torch.nn.Linear
@@ -76,6 +83,7 @@ class TabularMLP(nn.Module):
         dropout: float,
         normalization: str | None,
         n_outputs: int,
+        numeric_embedding: str | None = None,
     ) -> None:
         super().__init__()
         self.embeddings = nn.ModuleList(
@@ -86,6 +94,16 @@ class TabularMLP(nn.Module):
             # training row maps to it, stays) at the neutral zero vector.
             with torch.no_grad():
                 emb.weight[0].zero_()
+        if numeric_embedding == "periodic" and n_numeric:
+            self.numeric_embedding = PeriodicEmbedding(n_numeric)
+            n_numeric = self.numeric_embedding.out_features
+        elif numeric_embedding in ("periodic", None):
+            self.numeric_embedding = None
+        else:
+            raise ValueError(
+                f"numeric_embedding must be 'periodic' or None, got "
+                f"{numeric_embedding!r}."
+            )
         width = n_numeric + sum(embedding_dims)
         if width == 0:
             raise ValueError("TabularMLP needs at least one input feature.")
@@ -109,12 +127,16 @@ class TabularMLP(nn.Module):
         blocks = [(f"blocks.{i}",) for i in range(len(self.blocks))]
         if blocks and len(self.embeddings):
             blocks[0] = ("embeddings", *blocks[0])
+        if blocks and self.numeric_embedding is not None:
+            blocks[0] = ("numeric_embedding", *blocks[0])
         return blocks
 
     def features(
         self, x_num: torch.Tensor, x_cat: torch.Tensor | None = None
     ) -> torch.Tensor:
         """The representation before the head (the transferable body)."""
+        if self.numeric_embedding is not None:
+            x_num = self.numeric_embedding(x_num)
         if len(self.embeddings):
             parts = [x_num] if x_num.shape[1] else []
             parts.extend(emb(x_cat[:, j]) for j, emb in enumerate(self.embeddings))

@@ -62,6 +62,7 @@ class TabularMixin(BaseDLEstimator):
         "normalization": [StrOptions({"batch", "layer"}), None],
         "scaling": [StrOptions(set(SCALERS)), None],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "numeric_embedding": [StrOptions({"periodic"}), None],
     }
 
     def _validate_X(self, X, *, reset: bool):
@@ -186,6 +187,7 @@ class TabularMixin(BaseDLEstimator):
             dropout=float(self.dropout),
             normalization=self.normalization,
             n_outputs=n_outputs,
+            numeric_embedding=self.numeric_embedding,
         )
 
     def __sklearn_tags__(self):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numbers
+
 from sklearn.base import ClassifierMixin
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._tasks import ClassifierTaskMixin
 from ._base import TabularMixin
@@ -43,12 +45,23 @@ class TabularClassifier(ClassifierMixin, ClassifierTaskMixin, TabularMixin):
     l1 : float, default=0.0
         L1 penalty on weights, added to the training loss. ``history_``
         records the data loss without it.
-    scaling : {"standard", "robust", "minmax", "quantile"} or None, \
-default="standard"
-        How numeric columns are scaled.
+    scaling : {"robust_clip", "standard", "robust", "minmax", "quantile"} \
+or None, default="robust_clip"
+        How numeric columns are scaled (after median imputation).
+        ``"robust_clip"`` centres each column on its median, divides by its
+        interquartile range and squashes outliers smoothly into (-3, 3), as
+        RealMLP does; the others are scikit-learn's scalers
+        (``"quantile"`` maps to a normal distribution), None leaves values
+        as they are.
     embedding_dim : int or None, default=None
         Width of every categorical embedding; None sizes each one by its
         cardinality (``min(32, round(1.6 * n_categories ** 0.56))``).
+    numeric_embedding : {"periodic"} or None, default="periodic"
+        How numeric features enter the network. ``"periodic"`` embeds each
+        one with trainable sin/cos features and a small linear map per
+        feature (:class:`skdl.modules.PeriodicEmbedding`, "PLR"), which
+        helps on features with sharp or non-monotonic effects; None feeds
+        the scaled values directly.
     augment : augmenter or None, default=None
         A tabular augmenter from :mod:`skdl.augment` (``GaussianNoise`` on
         the scaled numeric features, ``Mixup``), applied on the fly to
@@ -97,6 +110,12 @@ default="standard"
         ``max_epochs``), ``"plateau"`` (divide by 5 when the monitored loss
         stalls for ``patience // 3`` epochs), ``"step"``, ``"exponential"``;
         None keeps ``lr`` constant.
+    label_smoothing : float in [0, 1), default=0.0
+        Mixes the one-hot training targets with the uniform distribution,
+        ``(1 - label_smoothing) * onehot + label_smoothing / n_classes``,
+        which discourages over-confident logits (Szegedy et al., 2016; RealMLP
+        uses 0.1). The validation loss that early stopping watches uses the
+        same smoothed targets.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, keyed by the original labels.
     random_state : int, RandomState instance or None, default=None
@@ -104,6 +123,16 @@ default="standard"
         dropout. The same seed gives identical predictions on CPU.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    precision : {"32", "bf16-mixed", "16-mixed"}, default="32"
+        Numeric precision of training and inference. ``"32"`` is plain
+        float32. ``"bf16-mixed"`` and ``"16-mixed"`` run the forward pass
+        under :func:`torch.autocast` (bfloat16 or float16; ``"16-mixed"``
+        also scales the loss with a gradient scaler and needs a GPU), while
+        the weights stay float32. See :doc:`/user_guide/scaling`.
+    compile : bool, default=False
+        Compile the network with :func:`torch.compile` before training. It
+        pays off on GPUs and long fits; the first epoch includes the
+        compilation time.
     verbose : int, default=0
         0 is silent; 1 prints a table row per epoch.
 
@@ -156,6 +185,7 @@ default="standard"
     _parameter_constraints: dict = {
         **TabularMixin._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
     }
 
     def __init__(
@@ -167,8 +197,9 @@ default="standard"
         normalization=None,
         weight_decay=0.0,
         l1=0.0,
-        scaling="standard",
+        scaling="robust_clip",
         embedding_dim=None,
+        numeric_embedding="periodic",
         augment=None,
         weights=None,
         freeze=None,
@@ -183,9 +214,12 @@ default="standard"
         lr=1e-3,
         optimizer="adam",
         lr_schedule=None,
+        label_smoothing=0.0,
         class_weight=None,
         random_state=None,
         device="auto",
+        precision="32",
+        compile=False,
         verbose=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -196,6 +230,7 @@ default="standard"
         self.l1 = l1
         self.scaling = scaling
         self.embedding_dim = embedding_dim
+        self.numeric_embedding = numeric_embedding
         self.augment = augment
         self.weights = weights
         self.freeze = freeze
@@ -210,7 +245,10 @@ default="standard"
         self.lr = lr
         self.optimizer = optimizer
         self.lr_schedule = lr_schedule
+        self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.random_state = random_state
         self.device = device
+        self.precision = precision
+        self.compile = compile
         self.verbose = verbose

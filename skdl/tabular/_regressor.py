@@ -43,12 +43,23 @@ class TabularRegressor(RegressorMixin, RegressorTaskMixin, TabularMixin):
     l1 : float, default=0.0
         L1 penalty on weights, added to the training loss. ``history_``
         records the data loss without it.
-    scaling : {"standard", "robust", "minmax", "quantile"} or None, \
-default="standard"
-        How numeric columns are scaled.
+    scaling : {"robust_clip", "standard", "robust", "minmax", "quantile"} \
+or None, default="robust_clip"
+        How numeric columns are scaled (after median imputation).
+        ``"robust_clip"`` centres each column on its median, divides by its
+        interquartile range and squashes outliers smoothly into (-3, 3), as
+        RealMLP does; the others are scikit-learn's scalers
+        (``"quantile"`` maps to a normal distribution), None leaves values
+        as they are.
     embedding_dim : int or None, default=None
         Width of every categorical embedding; None sizes each one by its
         cardinality (``min(32, round(1.6 * n_categories ** 0.56))``).
+    numeric_embedding : {"periodic"} or None, default="periodic"
+        How numeric features enter the network. ``"periodic"`` embeds each
+        one with trainable sin/cos features and a small linear map per
+        feature (:class:`skdl.modules.PeriodicEmbedding`, "PLR"), which
+        helps on features with sharp or non-monotonic effects; None feeds
+        the scaled values directly.
     augment : augmenter or None, default=None
         A tabular augmenter from :mod:`skdl.augment` (``GaussianNoise`` on
         the scaled numeric features, ``Mixup``), applied on the fly to
@@ -102,6 +113,16 @@ default="standard"
         dropout. The same seed gives identical predictions on CPU.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    precision : {"32", "bf16-mixed", "16-mixed"}, default="32"
+        Numeric precision of training and inference. ``"32"`` is plain
+        float32. ``"bf16-mixed"`` and ``"16-mixed"`` run the forward pass
+        under :func:`torch.autocast` (bfloat16 or float16; ``"16-mixed"``
+        also scales the loss with a gradient scaler and needs a GPU), while
+        the weights stay float32. See :doc:`/user_guide/scaling`.
+    compile : bool, default=False
+        Compile the network with :func:`torch.compile` before training. It
+        pays off on GPUs and long fits; the first epoch includes the
+        compilation time.
     verbose : int, default=0
         0 is silent; 1 prints a table row per epoch.
 
@@ -163,8 +184,9 @@ default="standard"
         normalization=None,
         weight_decay=0.0,
         l1=0.0,
-        scaling="standard",
+        scaling="robust_clip",
         embedding_dim=None,
+        numeric_embedding="periodic",
         augment=None,
         weights=None,
         freeze=None,
@@ -181,6 +203,8 @@ default="standard"
         lr_schedule=None,
         random_state=None,
         device="auto",
+        precision="32",
+        compile=False,
         verbose=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -191,6 +215,7 @@ default="standard"
         self.l1 = l1
         self.scaling = scaling
         self.embedding_dim = embedding_dim
+        self.numeric_embedding = numeric_embedding
         self.augment = augment
         self.weights = weights
         self.freeze = freeze
@@ -207,4 +232,6 @@ default="standard"
         self.lr_schedule = lr_schedule
         self.random_state = random_state
         self.device = device
+        self.precision = precision
+        self.compile = compile
         self.verbose = verbose

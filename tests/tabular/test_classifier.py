@@ -12,6 +12,9 @@ from torch import nn
 from skdl import TabularClassifier
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+# A small, smooth model of the raw features: the weighting tests need a
+# network that cannot fit each reweighted point on its own.
+SMALL_NET = dict(hidden_layer_sizes=(8,), numeric_embedding=None, scaling="standard")
 
 
 def _logits(clf, X):
@@ -120,7 +123,7 @@ def _share(pred, label):
 
 def test_extreme_class_weight_keyed_by_label_shifts_predictions():
     X, y = _overlapping()
-    params = dict(hidden_layer_sizes=(8,), lr=0.01, max_epochs=10, random_state=0)
+    params = dict(SMALL_NET, lr=0.01, max_epochs=10, random_state=0)
     plain = TabularClassifier(**params).fit(X, y).predict(X)
     heavy_b = TabularClassifier(class_weight={"b": 100}, **params).fit(X, y)
     heavy_a = TabularClassifier(class_weight={"a": 100.0, "b": 1.0}, **params)
@@ -135,7 +138,7 @@ def test_extreme_class_weight_keyed_by_label_shifts_predictions():
 def test_class_weight_dict_with_int_and_bool_labels(labels, heavy):
     X, y01 = _overlapping()
     y = labels[(y01 == "b").astype(int)]
-    params = dict(hidden_layer_sizes=(8,), lr=0.01, max_epochs=10, random_state=0)
+    params = dict(SMALL_NET, lr=0.01, max_epochs=10, random_state=0)
     clf = TabularClassifier(class_weight={heavy: 100}, **params).fit(X, y)
     assert _share(clf.predict(X), heavy) > 0.9
 
@@ -144,7 +147,7 @@ def test_balanced_class_weight_favours_the_minority():
     X, y = make_classification(
         300, 4, weights=[0.9], class_sep=0.5, flip_y=0.05, random_state=0
     )
-    params = dict(hidden_layer_sizes=(8,), lr=0.01, max_epochs=10, random_state=0)
+    params = dict(SMALL_NET, lr=0.01, max_epochs=10, random_state=0)
     plain = TabularClassifier(**params).fit(X, y).predict(X)
     balanced = TabularClassifier(class_weight="balanced", **params).fit(X, y)
     assert _share(balanced.predict(X), 1) > _share(plain, 1) + 0.1
@@ -172,7 +175,7 @@ def test_zero_sample_weight_ignores_those_rows():
     y = np.concatenate([y_clean, np.zeros(len(X_poison), dtype=int)])
     weight = np.r_[np.ones(200), np.zeros(len(X_poison))]
     params = dict(
-        hidden_layer_sizes=(8,),
+        SMALL_NET,
         lr=0.02,
         max_epochs=25,
         early_stopping=False,

@@ -59,8 +59,13 @@ def test_mixed_frame_column_kinds_and_network_inputs():
     assert [e.embedding_dim for e in embeddings] == [
         embedding_size(c) for c in enc.cardinalities_
     ]
+    # The five numeric inputs go through the periodic embedding (default).
+    numeric = clf.net_.module_.numeric_embedding
+    assert numeric.n_features == 5
     first = clf.net_.module_.blocks[0][0]
-    assert first.in_features == 5 + sum(e.embedding_dim for e in embeddings)
+    assert first.in_features == numeric.out_features + sum(
+        e.embedding_dim for e in embeddings
+    )
     assert clf.n_features_in_ == 7
     np.testing.assert_array_equal(clf.feature_names_in_, X.columns)
     proba = clf.predict_proba(X)

@@ -114,7 +114,9 @@ def test_activation_module_subclass_is_used_in_each_hidden_layer():
 )
 def test_hidden_layer_sizes_sets_the_hidden_layers(sizes, widths):
     X, y = _clf_data()
-    clf = TabularClassifier(sizes, max_epochs=1, random_state=0).fit(X, y)
+    clf = TabularClassifier(
+        sizes, numeric_embedding=None, max_epochs=1, random_state=0
+    ).fit(X, y)
     linears = [block[0] for block in clf.net_.module_.blocks]
     assert [layer.out_features for layer in linears] == widths
     head = clf.net_.module_.head
@@ -349,6 +351,7 @@ def test_early_stopping_restores_the_lowest_validation_loss_epoch(tol):
     X, y = _overfitting_data()
     params = dict(
         hidden_layer_sizes=(32,),
+        numeric_embedding=None,  # the loss curve this case was built on
         lr=0.02,
         patience=3,
         tol=tol,
@@ -443,7 +446,13 @@ def test_optimizer_actually_trains():
     X, y = _clf_data()
     for optimizer in ["sgd", PlainSGD]:
         clf = TabularClassifier(
-            (16,), optimizer=optimizer, lr=0.05, max_epochs=15, random_state=0
+            (16,),
+            numeric_embedding=None,
+            scaling="standard",
+            optimizer=optimizer,
+            lr=0.05,
+            max_epochs=15,
+            random_state=0,
         ).fit(X, y)
         loss = clf.history_["train_loss"]
         assert loss.iloc[-1] < 0.8 * loss.iloc[0]

@@ -151,6 +151,7 @@ NON_DEFAULT = {
     "l1": 1e-4,
     "scaling": "robust",
     "embedding_dim": 3,
+    "numeric_embedding": None,
     "early_stopping": False,
     "patience": 2,
     "validation_fraction": 0.3,
@@ -165,8 +166,19 @@ NON_DEFAULT = {
     "verbose": 1,
 }
 # Hyperparameters whose behaviour is tested with their own features, in
-# tests/tabular/test_tabular_augment.py and tests/test_finetune.py.
-TESTED_ELSEWHERE = {"augment", "weights", "freeze", "unfreeze_at", "backbone_lr_scale"}
+# tests/tabular/test_tabular_augment.py, tests/test_finetune.py,
+# tests/tabular/test_accuracy_knobs.py (label_smoothing) and
+# tests/test_precision.py (precision, compile).
+TESTED_ELSEWHERE = {
+    "augment",
+    "weights",
+    "freeze",
+    "unfreeze_at",
+    "backbone_lr_scale",
+    "label_smoothing",
+    "precision",
+    "compile",
+}
 
 
 @pytest.mark.parametrize("Est", [TabularClassifier, TabularRegressor])

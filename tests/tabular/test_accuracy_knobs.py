@@ -1,0 +1,158 @@
+"""The accuracy hyperparameters: scaling, numeric embeddings, label smoothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.metrics import r2_score
+
+from skdl import TabularClassifier, TabularRegressor
+from skdl.modules import PeriodicEmbedding, TabularMLP
+from skdl.tabular._encoding import RobustSmoothClip
+
+
+def test_robust_smooth_clip_scales_by_iqr_and_bounds_outliers():
+    rng = np.random.default_rng(0)
+    x = rng.normal(10.0, 2.0, size=(2001, 1))
+    x[0] = 1e6  # an outlier that would dominate a standard scaler
+    out = RobustSmoothClip().fit(x).transform(x)
+    q1, q3 = np.quantile(x, [0.25, 0.75])
+    z = (x[1:, 0] - np.median(x)) / (q3 - q1)
+    expected = z / np.sqrt(1 + (z / 3) ** 2)
+    np.testing.assert_allclose(out[1:, 0], expected)
+    assert 2.99 < out[0, 0] < 3.0
+    assert np.all(np.diff(out[np.argsort(x[:, 0]), 0]) >= 0)  # order kept
+
+
+def test_robust_smooth_clip_zero_iqr_falls_back_to_half_range():
+    # 90% zeros: the quartiles coincide, RobustScaler would divide by 1.
+    x = np.zeros((100, 2))
+    x[:10, 0] = 50.0
+    x[:, 1] = 7.0  # constant column: stays finite at 0
+    scaler = RobustSmoothClip().fit(x)
+    np.testing.assert_allclose(scaler.scale_, [25.0, 1.0])
+    out = scaler.transform(x)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out[:, 1], 0.0)
+    np.testing.assert_allclose(out[0, 0], 2 / np.sqrt(1 + (2 / 3) ** 2))
+
+
+def test_periodic_embedding_shapes_and_trainable_frequencies():
+    emb = PeriodicEmbedding(3, n_frequencies=4, d_embedding=5)
+    x = torch.randn(7, 3)
+    out = emb(x)
+    # The raw values first, then 5 embedding columns per feature.
+    assert out.shape == (7, 3 + 15) == (7, emb.out_features)
+    torch.testing.assert_close(out[:, :3], x)
+    lite = PeriodicEmbedding(3, n_frequencies=4, d_embedding=5, include_raw=False)
+    assert lite(x).shape == (7, 15) == (7, lite.out_features)
+    out.sum().backward()
+    assert emb.frequencies.grad is not None
+    assert emb.frequencies.grad.abs().sum() > 0
+
+
+def test_numeric_embedding_is_part_of_the_first_frozen_block():
+    net = TabularMLP(
+        n_numeric=2,
+        cardinalities=[4],
+        embedding_dims=[3],
+        hidden_layer_sizes=(8, 8),
+        activation=torch.nn.ReLU,
+        dropout=0.0,
+        normalization=None,
+        n_outputs=1,
+        numeric_embedding="periodic",
+    )
+    assert "numeric_embedding" in net.block_prefixes()[0]
+    assert net.blocks[0][0].in_features == net.numeric_embedding.out_features + 3
+
+
+def test_periodic_embedding_fits_an_oscillating_feature_better():
+    # y = sin(6 x) on one feature: hard for a small ReLU MLP on the raw value,
+    # easy with a periodic basis.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(600, 1))
+    y = np.sin(6 * X[:, 0])
+    X_test = rng.uniform(-2, 2, size=(300, 1))
+    y_test = np.sin(6 * X_test[:, 0])
+    scores = {}
+    for emb in (None, "periodic"):
+        reg = TabularRegressor(
+            hidden_layer_sizes=(32,),
+            numeric_embedding=emb,
+            scaling="standard",
+            max_epochs=60,
+            early_stopping=False,
+            lr=3e-3,
+            random_state=0,
+        ).fit(X, y)
+        scores[emb] = r2_score(y_test, reg.predict(X_test))
+    assert scores["periodic"] > 0.9
+    assert scores["periodic"] > scores[None] + 0.2
+
+
+def test_numeric_embedding_with_dataframe_and_categoricals():
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(size=120),
+            "b": rng.choice(["x", "y", "z"], size=120),
+            "c": np.where(rng.uniform(size=120) < 0.1, np.nan, rng.normal(size=120)),
+        }
+    )
+    y = (X["a"] > 0).astype(int).to_numpy()
+    clf = TabularClassifier(
+        numeric_embedding="periodic",
+        scaling="robust_clip",
+        max_epochs=5,
+        random_state=0,
+    ).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (120, 2)
+    assert np.isfinite(proba).all()
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_label_smoothing_caps_confidence_binary(smoothing):
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = TabularClassifier(
+        label_smoothing=smoothing,
+        max_epochs=60,
+        early_stopping=False,
+        lr=3e-3,
+        random_state=0,
+    ).fit(X, y)
+    top = clf.predict_proba(X).max(axis=1)
+    if smoothing:
+        # The smoothed target of the true class is 1 - eps / 2 = 0.9.
+        assert np.median(top) < 0.95
+    else:
+        assert np.median(top) > 0.99
+
+
+def test_label_smoothing_caps_confidence_multiclass():
+    X, y = load_iris(return_X_y=True)
+    common = dict(max_epochs=150, early_stopping=False, lr=1e-2, random_state=0)
+    plain = TabularClassifier(**common).fit(X, y)
+    smooth = TabularClassifier(label_smoothing=0.3, **common).fit(X, y)
+    # Smoothed target of the true class: 1 - 0.3 + 0.3 / 3 = 0.8.
+    assert np.median(smooth.predict_proba(X).max(axis=1)) < 0.9
+    assert np.median(plain.predict_proba(X).max(axis=1)) > 0.95
+    assert smooth.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"label_smoothing": 1.0}, "label_smoothing"),
+        ({"numeric_embedding": "fourier"}, "numeric_embedding"),
+        ({"scaling": "robust-clip"}, "scaling"),
+    ],
+)
+def test_invalid_accuracy_knobs_are_rejected_at_fit(params, match):
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match=match):
+        TabularClassifier(max_epochs=1, **params).fit(X, y)
