@@ -7,6 +7,7 @@ estimators that work with ``Pipeline``, ``GridSearchCV`` and
 """
 
 from . import augment, datasets, diagnostics, finetune
+from ._search import search_space
 from .exceptions import TrainingDivergedError
 from .tabular import TabularClassifier, TabularRegressor
 from .vision import ImageClassifier
@@ -23,4 +24,5 @@ __all__ = [
     "datasets",
     "diagnostics",
     "finetune",
+    "search_space",
 ]
