@@ -8,9 +8,12 @@ returns them) and scores the 10,000 test images. Target of issue 3: at least
 Configurations (``--configs``):
 
 * ``default``: ``ImageClassifier(random_state=seed)``, nothing else changed:
-  the compact CNN, Adam at ``lr=1e-3``, batch size 128 (``"auto"``), up to
-  30 epochs with early stopping (patience 5 on a stratified 10% validation
-  split) restoring the lowest-validation-loss epoch.
+  the compact CNN, Adam at ``lr=1e-3`` annealed to zero by a cosine schedule
+  over ``max_epochs=20``, batch size 128 (``"auto"``), early stopping
+  (patience 5 on a stratified 10% validation split) restoring the
+  lowest-validation-loss epoch. (The earlier defaults, a constant rate for up
+  to 30 epochs, stopped at 90.67%; that row is kept in the JSON as
+  ``default_constant_lr_30ep``.)
 * ``tuned``: the same network with a one-cycle learning-rate schedule
   (peak ``lr=2e-3``), horizontal flips (``ImageAugmenter(hflip=True)``) and
   a fixed budget of 15 epochs on all 60,000 images (``early_stopping=False``:
@@ -120,12 +123,12 @@ def run_config(name: str, data, args) -> dict:
 COLUMNS = [
     "config",
     ("test_accuracy", "test accuracy", ".4f"),
-    ("target_met", ">= 91%"),
+    ("meets_target", ">= 91%"),
     ("n_epochs", "epochs run"),
     ("best_epoch", "best epoch"),
     ("epoch_s", "s / epoch (median)", ".1f"),
     ("fit_s", "fit s", ".0f"),
-    ("predict_s", "predict s (10k)", ".1f"),
+    ("predict_s", "predict s", ".1f"),
 ]
 
 
@@ -239,7 +242,11 @@ def main(argv=None) -> None:
         payload["results"].append(row)
         write_json(args.output, payload)  # keep partial results of long runs
     print()
-    print(markdown_table(payload["results"], COLUMNS))
+    rows = [
+        {**r, "meets_target": "yes" if r["target_met"] else "no"}
+        for r in payload["results"]
+    ]
+    print(markdown_table(rows, COLUMNS))
     path = write_json(args.output, payload)
     print(f"\nsaved {path}")
 

@@ -114,22 +114,43 @@ default="cnn"
         Share of the training data held out for validation.
     tol : float, default=1e-4
         Minimum decrease of the validation loss that counts as improvement.
-    max_epochs : int, default=30
-        Maximum number of passes over the training data.
+    max_epochs : int, default=20
+        Maximum number of passes over the training data. With the default
+        cosine schedule it is also the length of the learning-rate decay.
     batch_size : int or "auto", default="auto"
         Images per batch; ``"auto"`` is ``min(128, max(16, n_train // 10))``.
     lr : float, default=1e-3
         Learning rate.
     optimizer : str or subclass of torch.optim.Optimizer, default="adam"
         See :class:`skdl.TabularClassifier`.
-    lr_schedule : str or None, default=None
-        See :class:`skdl.TabularClassifier`.
+    lr_schedule : str or None, default="cosine"
+        See :class:`skdl.TabularClassifier`. The default anneals the learning
+        rate to zero over ``max_epochs``: on Fashion-MNIST it lifts the
+        compact CNN above 91% test accuracy, where a constant rate stalls
+        below it (``benchmarks/image_accuracy.py``). Set ``None`` for a
+        constant rate.
+    label_smoothing : float in [0, 1), default=0.0
+        Mixes the one-hot training targets with the uniform distribution,
+        ``(1 - label_smoothing) * onehot + label_smoothing / n_classes``,
+        which discourages over-confident logits (Szegedy et al., 2016; RealMLP
+        uses 0.1). The validation loss that early stopping watches uses the
+        same smoothed targets.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, keyed by the original labels.
     random_state : int, RandomState instance or None, default=None
         Seeds initialization, the split, shuffling, dropout and augmentation.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    precision : {"32", "bf16-mixed", "16-mixed"}, default="32"
+        Numeric precision of training and inference. ``"32"`` is plain
+        float32. ``"bf16-mixed"`` and ``"16-mixed"`` run the forward pass
+        under :func:`torch.autocast` (bfloat16 or float16; ``"16-mixed"``
+        also scales the loss with a gradient scaler and needs a GPU), while
+        the weights stay float32. See :doc:`/user_guide/scaling`.
+    compile : bool, default=False
+        Compile the network with :func:`torch.compile` before training. It
+        pays off on GPUs and long fits; the first epoch includes the
+        compilation time.
     verbose : int, default=0
         0 is silent; 1 prints a table row per epoch.
 
@@ -189,6 +210,7 @@ default="cnn"
             StrOptions({"auto"}),
         ],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
     }
 
     def __init__(
@@ -211,14 +233,17 @@ default="cnn"
         patience=5,
         validation_fraction=0.1,
         tol=1e-4,
-        max_epochs=30,
+        max_epochs=20,
         batch_size="auto",
         lr=1e-3,
         optimizer="adam",
-        lr_schedule=None,
+        lr_schedule="cosine",
+        label_smoothing=0.0,
         class_weight=None,
         random_state=None,
         device="auto",
+        precision="32",
+        compile=False,
         verbose=0,
     ):
         self.backbone = backbone
@@ -243,9 +268,12 @@ default="cnn"
         self.lr = lr
         self.optimizer = optimizer
         self.lr_schedule = lr_schedule
+        self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.random_state = random_state
         self.device = device
+        self.precision = precision
+        self.compile = compile
         self.verbose = verbose
 
     # ------------------------------------------------------------ data side
