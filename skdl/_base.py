@@ -28,6 +28,7 @@ from sklearn_compat.base import _fit_context
 from . import finetune
 from ._data import AugmentTransform
 from ._net import NetConfig, build_net
+from ._parallel import share_threads
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 
 __all__ = ["BaseDLEstimator"]
@@ -59,6 +60,8 @@ class BaseDLEstimator(BaseEstimator):
         "lr_schedule": [StrOptions(set(LR_SCHEDULES)), None],
         "random_state": ["random_state"],
         "device": [str],
+        "precision": [StrOptions({"32", "bf16-mixed", "16-mixed"})],
+        "compile": ["boolean"],
         "verbose": ["verbose"],
         "augment": [HasMethods(["augment_batch"]), None],
         "weights": [None, str, os.PathLike, HasMethods(["predict"])],
@@ -160,6 +163,26 @@ class BaseDLEstimator(BaseEstimator):
             )
         return device
 
+    def _check_precision(self, device: str) -> None:
+        """Refuse mixed precision that the device cannot run."""
+        kind = torch.device(device).type
+        if self.precision == "16-mixed" and kind != "cuda":
+            raise ValueError(
+                f"precision='16-mixed' needs a CUDA GPU (float16 autocast with "
+                f"a gradient scaler), but the model trains on {device!r}. Use "
+                f"precision='bf16-mixed' or '32' on this device."
+            )
+        if (
+            self.precision == "bf16-mixed"
+            and kind == "cuda"
+            and not torch.cuda.is_bf16_supported()
+        ):
+            raise ValueError(
+                f"precision='bf16-mixed' needs a GPU with bfloat16 support "
+                f"(NVIDIA Ampere or newer), which {device!r} lacks. Use "
+                f"precision='16-mixed' instead."
+            )
+
     def _split(self, n: int, y_encoded: np.ndarray, rng) -> tuple:
         index = np.arange(n)
         if not self.early_stopping:
@@ -250,6 +273,16 @@ class BaseDLEstimator(BaseEstimator):
         y_encoded = self._encode_target(y, user_weights)
         weights = self._sample_weight(user_weights, y_encoded)
         device = self._resolve_device()
+        self._check_precision(device)
+        # Each of several concurrent fits (GridSearchCV(n_jobs=k), Dask)
+        # takes its share of the CPU cores; see skdl._parallel.
+        with share_threads():
+            self._train(X, y_encoded, weights, device)
+        return self
+
+    def _train(self, X, y_encoded, weights, device: str) -> None:
+        """Split, fit the data adapter, build and fit the net, record history."""
+        n = _num_samples(X)
         rs = check_random_state(self.random_state)
         train_idx, valid_idx = self._split(n, y_encoded, rs)
         seed = int(rs.randint(np.iinfo(np.int32).max))
@@ -295,7 +328,6 @@ class BaseDLEstimator(BaseEstimator):
 
         self.net_ = net
         self._record_history(net, has_valid=valid_ds is not None)
-        return self
 
     def _record_history(self, net, *, has_valid: bool) -> None:
         keys = [
@@ -333,7 +365,7 @@ class BaseDLEstimator(BaseEstimator):
         net = self.net_
         outputs = []
         net._set_training(False)
-        with torch.inference_mode():
+        with share_threads(), torch.inference_mode():
             for xb, _ in net.get_iterator(dataset, training=False):
                 outputs.append(net.infer(xb).float().cpu())
         out = torch.cat(outputs).numpy()

@@ -7,6 +7,7 @@ datasets, and keep the returned net as ``net_``.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 from collections.abc import Callable
@@ -26,14 +27,18 @@ from skorch.callbacks import (
 )
 from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
-from skorch.utils import to_tensor
+from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 
 from ._data import BatchIterator
+from ._parallel import ShareThreads
 from ._registry import resolve_optimizer, schedule_spec
 from .exceptions import TrainingDivergedError
 
-__all__ = ["NetConfig", "SkdlNet", "build_net", "param_groups"]
+__all__ = ["AUTOCAST_DTYPES", "NetConfig", "SkdlNet", "build_net", "param_groups"]
+
+#: ``precision`` -> the dtype its forward passes run in under autocast.
+AUTOCAST_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 
 
 class SkdlNet(NeuralNet):
@@ -47,7 +52,11 @@ class SkdlNet(NeuralNet):
       but records the data loss alone, so training and validation losses
       stay comparable in ``history_``;
     * a non-finite loss stops training with :class:`TrainingDivergedError`
-      instead of silently producing NaN weights.
+      instead of silently producing NaN weights;
+    * with ``precision="bf16-mixed"`` or ``"16-mixed"`` the forward pass
+      runs under :func:`torch.autocast` and returns float32 outputs, so
+      losses, scores and predictions are computed in float32; ``"16-mixed"``
+      on a GPU also scales the loss with a :class:`torch.amp.GradScaler`.
 
     Parameters
     ----------
@@ -59,6 +68,8 @@ class SkdlNet(NeuralNet):
         L2 penalty, applied through the optimizer to weights only.
     backbone_lr_scale : float, default=1.0
         Learning-rate multiplier for parameters outside the module's head.
+    precision : {"32", "bf16-mixed", "16-mixed"}, default="32"
+        Autocast dtype of the forward pass (see :data:`AUTOCAST_DTYPES`).
     """
 
     def __init__(
@@ -68,12 +79,43 @@ class SkdlNet(NeuralNet):
         l1: float = 0.0,
         weight_decay: float = 0.0,
         backbone_lr_scale: float = 1.0,
+        precision: str = "32",
         **kwargs,
     ) -> None:
         super().__init__(module, *args, **kwargs)
         self.l1 = l1
         self.weight_decay = weight_decay
         self.backbone_lr_scale = backbone_lr_scale
+        self.precision = precision
+
+    def plain_module(self) -> nn.Module:
+        """The trained module itself, outside any distributed wrapper."""
+        return self.module_
+
+    def autocast(self):
+        """Context of the forward pass: autocast for mixed precision.
+
+        float16 autocast is used on CUDA only: a ``"16-mixed"`` model
+        unpickled on a CPU-only machine predicts in float32.
+        """
+        dtype = AUTOCAST_DTYPES.get(self.precision)
+        kind = torch.device(self.device).type
+        if dtype is None or (dtype is torch.float16 and kind != "cuda"):
+            return contextlib.nullcontext()
+        return torch.autocast(kind, dtype=dtype)
+
+    def torch_compile(self, module, name):
+        """Compile the network in place (``nn.Module.compile``), not the loss.
+
+        Compiling in place keeps the module's class, parameter names and state
+        dict, so weights transfer, freezing and pickling work unchanged. A
+        pickled net stores the plain module and predicts uncompiled after
+        loading.
+        """
+        if not self.compile or name != "module":
+            return module
+        module.compile(**self.get_params_for("compile"))
+        return module
 
     def _set_training(self, training=True):
         """Train/eval mode; batch norm of frozen blocks stays in eval mode.
@@ -88,7 +130,7 @@ class SkdlNet(NeuralNet):
         super()._set_training(training)
         if training:
             for name in getattr(self, "frozen_norm_", ()):
-                self.module_.get_submodule(name).eval()
+                self.plain_module().get_submodule(name).eval()
         self._mode_ = training
 
     def get_default_callbacks(self):
@@ -110,16 +152,37 @@ class SkdlNet(NeuralNet):
             # skdl's MLPs (benchmarks/tabular_speed.py).
             kwargs["fused"] = True
         self.optimizer_ = self.optimizer(groups, lr=self.lr, **kwargs)
+        # float16 gradients underflow without loss scaling; bfloat16 has
+        # float32's range and needs none.
+        self.grad_scaler_ = (
+            torch.amp.GradScaler(torch.device(self.device).type)
+            if self.precision == "16-mixed"
+            else None
+        )
         return self
 
+    def __getstate__(self):
+        # The scaler only matters during training; it may hold CUDA tensors
+        # that a CPU-only machine could not unpickle.
+        state = super().__getstate__()
+        state["grad_scaler_"] = None
+        return state
+
     def infer(self, x, **fit_params):
-        """Run the module on a batch, leaving out the sample weights."""
+        """Run the module on a batch, leaving out the sample weights.
+
+        Under mixed precision the outputs come back as float32.
+        """
         x = {
             k: to_tensor(v, device=self.device)
             for k, v in x.items()
             if k != "sample_weight"
         }
-        return self.module_(**x, **fit_params)
+        with self.autocast():
+            out = self.module_(**x, **fit_params)
+        if self.precision != "32" and out.is_floating_point():
+            out = out.float()
+        return out
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Weighted mean of the per-sample loss."""
@@ -149,8 +212,39 @@ class SkdlNet(NeuralNet):
         if not math.isfinite(loss.item()):
             self._raise_diverged("training")
         total = loss + self.l1_penalty() if self.l1 > 0 else loss
-        total.backward()
+        self.backward(total)
         return {"loss": loss, "y_pred": y_pred}
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """Back-propagate ``loss``, scaled when a gradient scaler is in use."""
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is None:
+            loss.backward()
+        else:
+            scaler.scale(loss).backward()
+
+    def train_step(self, batch, **fit_params):
+        """One optimizer step; with a gradient scaler, the scaler steps.
+
+        ``GradScaler.step`` takes no closure, so the step is spelled out. The
+        gradients are unscaled before ``on_grad_computed``, so callbacks such
+        as gradient clipping see their true values.
+        """
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is None:
+            return super().train_step(batch, **fit_params)
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        scaler.unscale_(self.optimizer_)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        scaler.step(self.optimizer_)
+        scaler.update()
+        return step
 
     def validation_step(self, batch, **fit_params):
         """Score one validation batch; raise if the loss is not finite."""
@@ -187,7 +281,7 @@ class LowestLossEarlyStopping(EarlyStopping):
         if current < self.lowest_:
             self.lowest_ = current
             self.best_epoch_ = net.history[-1, "epoch"]
-            self.best_model_weights_ = deepcopy(net.module_.state_dict())
+            self.best_model_weights_ = deepcopy(net.plain_module().state_dict())
         if self._is_score_improved(current):
             self.misses_ = 0
             self.dynamic_threshold_ = self._calc_new_threshold(current)
@@ -201,6 +295,17 @@ class LowestLossEarlyStopping(EarlyStopping):
                     verbose=net.verbose,
                 )
             raise KeyboardInterrupt
+
+    def on_train_end(self, net, **kwargs):
+        # Into the plain module: a distributed wrapper may already be gone.
+        last = net.history[-1, "epoch"]
+        restore = self.load_best and self.best_model_weights_ is not None
+        if restore and self.best_epoch_ != last:
+            net.plain_module().load_state_dict(self.best_model_weights_)
+            self._sink(
+                f"Restoring best model from epoch {self.best_epoch_}.",
+                verbose=net.verbose,
+            )
 
 
 def _accepts_fused(optimizer, device) -> bool:
@@ -366,7 +471,7 @@ def build_net(
     verbose = int(params["verbose"])
     sink = print if verbose else _silent
     has_valid = config.valid_dataset is not None
-    callbacks: list = [("record_lr", RecordLR())]
+    callbacks: list = [("record_lr", RecordLR()), ("share_threads", ShareThreads())]
     if has_valid:
         # The training score is the running score of the epoch's training
         # batches (dropout and augmentation on), from the cached predictions:
@@ -449,6 +554,8 @@ def build_net(
         l1=params["l1"],
         weight_decay=params["weight_decay"],
         backbone_lr_scale=params.get("backbone_lr_scale", 1.0),
+        precision=params.get("precision", "32"),
+        compile=params.get("compile", False),
         device=device,
         verbose=verbose,
     )
