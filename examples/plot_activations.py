@@ -105,6 +105,7 @@ def compare(X, y):
     for activation in COMPARED:
         clf = TabularClassifier(
             hidden_layer_sizes=HIDDEN,
+            **PLAIN_MLP,
             activation=activation,
             max_epochs=MAX_EPOCHS,
             random_state=0,
@@ -139,6 +140,11 @@ def gradient_norms(X, y, activation, normalization=None, seed=0):
     loss = nn.functional.cross_entropy(module(X), y)
     loss.backward()
     return [block[0].weight.grad.norm().item() for block in module.blocks]
+
+
+#: Pixels enter the hidden layers directly (standardized, no periodic
+#: embedding), so that the activations act on the plain MLP this page is about.
+PLAIN_MLP = dict(scaling="standard", numeric_embedding=None)
 
 
 def dead_relu_share(clf, X):
@@ -215,7 +221,11 @@ def main():
     rows = {}
     for lr in [1e-3] if FAST else [1e-3, 1e-2, 3e-2]:
         clf = TabularClassifier(
-            hidden_layer_sizes=HIDDEN, lr=lr, max_epochs=MAX_EPOCHS, random_state=0
+            hidden_layer_sizes=HIDDEN,
+            **PLAIN_MLP,
+            lr=lr,
+            max_epochs=MAX_EPOCHS,
+            random_state=0,
         ).fit(X_train, y_train)
         shares = dead_relu_share(clf, X_train)
         rows[f"lr={lr:g}"] = [*shares, np.mean(shares), clf.score(X_test, y_test)]
