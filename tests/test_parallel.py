@@ -1,0 +1,175 @@
+"""Concurrent fits share the CPU cores instead of oversubscribing them.
+
+Each fit records, at the start of every epoch, how many intra-op threads
+torch used in its thread and how many fits were training in its process at
+that moment (counted here, independently of skdl's own count). The searches
+run for real: loky worker processes and threads.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from joblib import parallel_config
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import GridSearchCV
+from skorch.callbacks import Callback
+
+from skdl import TabularClassifier, TrainingDivergedError, _parallel
+from skdl._parallel import available_cores, share_threads, thread_budget
+
+FAST = dict(hidden_layer_sizes=(16,), max_epochs=4, random_state=0, device="cpu")
+GRID = {"lr": [1e-3, 3e-3], "dropout": [0.0, 0.1]}
+
+
+_lock = threading.Lock()
+_training = 0
+
+
+class ThreadRecorder(Callback):
+    """Record ``(torch threads, fits training)`` at the start of every epoch."""
+
+    def initialize(self):
+        self.records_ = []
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        global _training
+        with _lock:
+            _training += 1
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.records_.append((torch.get_num_threads(), _training))
+
+    def on_train_end(self, net, **kwargs):
+        global _training
+        with _lock:
+            _training -= 1
+
+
+class RecordingClassifier(TabularClassifier):
+    def _extra_callbacks(self):
+        return [*super()._extra_callbacks(), ("threads", ThreadRecorder())]
+
+
+def _records(est):
+    return dict(est.net_.callbacks_)["threads"].records_
+
+
+def max_threads(est, X, y):
+    return max(t for t, _ in _records(est))
+
+
+def oversubscribed_epochs(est, X, y):
+    """Epochs in which this fit's threads times the running fits > cores."""
+    cores = available_cores()
+    return sum(t * running > max(cores, running) for t, running in _records(est))
+
+
+SCORING = {"acc": "accuracy", "threads": max_threads, "over": oversubscribed_epochs}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_breast_cancer(return_X_y=True)
+
+
+def _search(data, n_jobs):
+    X, y = data
+    search = GridSearchCV(
+        RecordingClassifier(**FAST), GRID, cv=2, scoring=SCORING, refit=False
+    )
+    return search.set_params(n_jobs=n_jobs).fit(X, y)
+
+
+def _split_values(search, metric):
+    return np.concatenate(
+        [search.cv_results_[f"split{i}_test_{metric}"] for i in range(2)]
+    )
+
+
+def test_sequential_search_keeps_torch_threads(data):
+    before = torch.get_num_threads()
+    search = _search(data, n_jobs=1)
+    assert set(_split_values(search, "threads")) == {before}
+    assert torch.get_num_threads() == before
+
+
+def test_loky_workers_get_their_share(data):
+    # joblib tells each worker process its share (cores // n_jobs) through
+    # OMP_NUM_THREADS; every epoch of every fit stays within it.
+    search = _search(data, n_jobs=2)
+    share = max(1, available_cores() // 2)
+    assert set(_split_values(search, "threads")) == {
+        min(share, torch.get_num_threads())
+    }
+    assert not _split_values(search, "over").any()
+
+
+def test_threading_backend_does_not_oversubscribe(data):
+    # Worker threads share a process; without skdl's count each fit would
+    # take every core (measured: 2 threads per fit on 2 cores).
+    before = torch.get_num_threads()
+    with parallel_config(backend="threading"):
+        search = _search(data, n_jobs=2)
+    assert not _split_values(search, "over").any()
+    assert torch.get_num_threads() == before
+
+
+def test_concurrent_threads_settle_on_a_share(data):
+    # Two fits that overlap: at every epoch that both are running, each
+    # uses cores // 2 threads, and the main thread's setting is untouched.
+    X, y = data
+    before = torch.get_num_threads()
+    barrier = threading.Barrier(2)
+    fitted = []
+
+    def fit(seed):
+        barrier.wait()
+        est = RecordingClassifier(**{**FAST, "max_epochs": 6, "random_state": seed})
+        fitted.append(est.fit(X, y))
+
+    workers = [threading.Thread(target=fit, args=(seed,)) for seed in (0, 1)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    records = [r for est in fitted for r in _records(est)]
+    both = [t for t, running in records if running == 2]
+    assert both, "the two fits never overlapped"
+    assert set(both) == {max(1, min(before, available_cores() // 2))}
+    assert torch.get_num_threads() == before
+
+
+def test_budget_honours_omp_num_threads(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert thread_budget(8, 1) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    assert thread_budget(1, 1) == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert thread_budget(10_000, 1) == available_cores()
+    assert thread_budget(10_000, 10_000) == 1
+
+
+def test_threads_restored_after_a_failed_fit(data):
+    # Even when training raises, the fit leaves the thread count and the
+    # running count as it found them.
+    X, y = data
+    before = torch.get_num_threads()
+    with pytest.raises(TrainingDivergedError):
+        TabularClassifier(**{**FAST, "lr": 1e6, "scaling": None}).fit(X * 1e30, y)
+    assert torch.get_num_threads() == before
+    assert _parallel._running == 0
+
+
+def test_share_threads_is_reentrant():
+    before = torch.get_num_threads()
+    with share_threads():
+        inner_running = _parallel._running
+        with share_threads():
+            assert _parallel._running == inner_running
+    assert _parallel._running == 0
+    assert torch.get_num_threads() == before
