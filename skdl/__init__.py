@@ -7,6 +7,7 @@ estimators that work with ``Pipeline``, ``GridSearchCV`` and
 """
 
 from . import augment, datasets, diagnostics, finetune
+from ._accelerate import use_accelerator
 from ._search import search_space
 from .exceptions import TrainingDivergedError
 from .tabular import TabularClassifier, TabularRegressor
@@ -25,4 +26,5 @@ __all__ = [
     "diagnostics",
     "finetune",
     "search_space",
+    "use_accelerator",
 ]

@@ -26,6 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, _num_samples, check_i
 from sklearn_compat.base import _fit_context
 
 from . import finetune
+from ._accelerate import active_accelerator, shared_seed
 from ._data import AugmentTransform
 from ._net import NetConfig, build_net
 from ._parallel import share_threads
@@ -147,6 +148,12 @@ class BaseDLEstimator(BaseEstimator):
         return int(self.batch_size)
 
     def _resolve_device(self) -> str:
+        accelerator = active_accelerator()
+        if accelerator is not None:
+            # Inside use_accelerator the accelerator places the model. Its
+            # CPU device may read "cpu:0", which torch cannot unpickle to.
+            device = torch.device(accelerator.device)
+            return "cpu" if device.type == "cpu" else str(device)
         device = self.device
         if device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
@@ -165,6 +172,13 @@ class BaseDLEstimator(BaseEstimator):
 
     def _check_precision(self, device: str) -> None:
         """Refuse mixed precision that the device cannot run."""
+        if self.precision != "32" and active_accelerator() is not None:
+            raise ValueError(
+                f"precision={self.precision!r} cannot be combined with "
+                f"use_accelerator: set mixed precision on the Accelerator "
+                f"(e.g. Accelerator(mixed_precision='bf16')) and leave "
+                f"precision='32'."
+            )
         kind = torch.device(device).type
         if self.precision == "16-mixed" and kind != "cuda":
             raise ValueError(
@@ -283,7 +297,8 @@ class BaseDLEstimator(BaseEstimator):
     def _train(self, X, y_encoded, weights, device: str) -> None:
         """Split, fit the data adapter, build and fit the net, record history."""
         n = _num_samples(X)
-        rs = check_random_state(self.random_state)
+        # Under use_accelerator, all processes must split and shuffle alike.
+        rs = check_random_state(shared_seed(self.random_state))
         train_idx, valid_idx = self._split(n, y_encoded, rs)
         seed = int(rs.randint(np.iinfo(np.int32).max))
 
@@ -319,12 +334,17 @@ class BaseDLEstimator(BaseEstimator):
                 extra_callbacks=callbacks,
                 frozen_norm=frozen_norm,
             )
-            net = build_net(params, module, config, np.random.default_rng(seed))
+            accelerator = active_accelerator()
+            net = build_net(
+                params, module, config, np.random.default_rng(seed), accelerator
+            )
             with warnings.catch_warnings():
                 # skorch warns that a module instance is re-initialized in
                 # place; skdl builds a fresh module for every fit.
                 warnings.filterwarnings("ignore", message=".*re-initializ.*")
                 net.fit(train_ds, None)
+            if accelerator is not None:
+                net = net.to_plain_net()
 
         self.net_ = net
         self._record_history(net, has_valid=valid_ds is not None)

@@ -448,7 +448,11 @@ class _Scoring:
 
 
 def build_net(
-    params: dict, module: nn.Module, config: NetConfig, rng: np.random.Generator
+    params: dict,
+    module: nn.Module,
+    config: NetConfig,
+    rng: np.random.Generator,
+    accelerator=None,
 ) -> SkdlNet:
     """Build (not fit) the skorch net for validated estimator parameters.
 
@@ -462,12 +466,24 @@ def build_net(
         Task and data specifics.
     rng : numpy.random.Generator
         Shuffling randomness for the training batches.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through it (see :func:`skdl.use_accelerator`); the net is then
+        an ``AcceleratedSkdlNet`` on the accelerator's device.
 
     Returns
     -------
     net : SkdlNet
         Ready for ``net.fit(config.train_dataset, None)``.
     """
+    net_class, extra = SkdlNet, {}
+    steps_per_epoch = config.train_dataset.n_batches(config.batch_size)
+    if accelerator is not None:
+        from ._accelerate import AcceleratedSkdlNet, shard_batches
+
+        net_class, extra = AcceleratedSkdlNet, {"accelerator": accelerator}
+        steps_per_epoch = shard_batches(
+            len(config.train_dataset), config.batch_size, accelerator
+        )
     verbose = int(params["verbose"])
     sink = print if verbose else _silent
     has_valid = config.valid_dataset is not None
@@ -518,7 +534,7 @@ def build_net(
             params["lr_schedule"],
             lr=params["lr"],
             max_epochs=params["max_epochs"],
-            steps_per_epoch=config.train_dataset.n_batches(config.batch_size),
+            steps_per_epoch=steps_per_epoch,
             patience=params["patience"],
         )
         if params["lr_schedule"] == "plateau":
@@ -535,7 +551,7 @@ def build_net(
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
 
-    net = SkdlNet(
+    net = net_class(
         module,
         criterion=config.criterion,
         optimizer=resolve_optimizer(params["optimizer"]),
@@ -558,6 +574,7 @@ def build_net(
         compile=params.get("compile", False),
         device=device,
         verbose=verbose,
+        **extra,
     )
     net.frozen_norm_ = list(config.frozen_norm)
     return net

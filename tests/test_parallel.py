@@ -8,6 +8,8 @@ run for real: loky worker processes and threads.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -173,3 +175,21 @@ def test_share_threads_is_reentrant():
             assert _parallel._running == inner_running
     assert _parallel._running == 0
     assert torch.get_num_threads() == before
+
+
+def test_works_without_the_optional_extras():
+    # dask and accelerate are optional: skdl imports and fits without them.
+    code = (
+        "import sys\n"
+        "for name in ('dask', 'distributed', 'accelerate'):\n"
+        "    sys.modules[name] = None\n"
+        "import numpy as np\n"
+        "import skdl\n"
+        "X = np.random.default_rng(0).normal(size=(60, 3))\n"
+        "y = (X[:, 0] > 0).astype(int)\n"
+        "skdl.TabularClassifier(max_epochs=2, random_state=0).fit(X, y)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -1,0 +1,103 @@
+"""GridSearchCV over skdl estimators on a real Dask cluster.
+
+Starts a ``LocalCluster`` with two worker processes on the loopback
+interface, runs a search under joblib's ``"dask"`` backend, and checks it
+against the same search run locally. Skipped without ``dask[distributed]``
+(``pip install "skdl[dask]"``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+from joblib import parallel_config
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import GridSearchCV
+
+from skdl import TabularClassifier
+
+distributed = pytest.importorskip(
+    "distributed", reason='needs dask[distributed]: pip install "skdl[dask]"'
+)
+cloudpickle = pytest.importorskip("cloudpickle")
+
+# Dask workers cannot import this test module: send its classes by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+GRID = {"lr": [1e-3, 1e-2], "dropout": [0.0, 0.2]}
+
+
+class ThreadProbe(TabularClassifier):
+    """Records the torch threads and the process its network was built in."""
+
+    def _build_module(self, n_outputs):
+        import os
+
+        self.fit_threads_ = torch.get_num_threads()
+        self.fit_pid_ = os.getpid()
+        return super()._build_module(n_outputs)
+
+
+def fit_threads(est, X, y):
+    return est.fit_threads_
+
+
+def fit_pid(est, X, y):
+    return est.fit_pid_
+
+
+SCORING = {"accuracy": "accuracy", "threads": fit_threads, "pid": fit_pid}
+
+
+def _search():
+    estimator = ThreadProbe(
+        hidden_layer_sizes=(16,), max_epochs=5, random_state=0, device="cpu"
+    )
+    return GridSearchCV(estimator, GRID, cv=3, scoring=SCORING, refit="accuracy")
+
+
+def _split_values(search, metric):
+    return np.concatenate(
+        [search.cv_results_[f"split{i}_test_{metric}"] for i in range(3)]
+    )
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_grid_search_on_dask_matches_local(client):
+    X, y = load_breast_cancer(return_X_y=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the workers' count: same arithmetic, same scores
+    try:
+        local = _search().fit(X, y)
+    finally:
+        torch.set_num_threads(threads)
+    with parallel_config(backend="dask"):
+        remote = _search().fit(X, y)
+
+    np.testing.assert_allclose(
+        remote.cv_results_["mean_test_accuracy"],
+        local.cv_results_["mean_test_accuracy"],
+    )
+    assert remote.best_params_ == local.best_params_
+    np.testing.assert_array_equal(remote.predict(X), local.predict(X))
+    # The fits ran in the worker processes, one torch thread each.
+    worker_pids = set(client.run(lambda: __import__("os").getpid()).values())
+    assert set(_split_values(remote, "pid").astype(int)) <= worker_pids
+    assert set(_split_values(remote, "threads")) == {1}
