@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
+import warnings
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from skorch.callbacks import (
     ProgressBar,
 )
 from skorch.dataset import unpack_data
+from skorch.exceptions import DeviceWarning
 from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
@@ -167,6 +169,16 @@ class SkdlNet(NeuralNet):
         state = super().__getstate__()
         state["grad_scaler_"] = None
         return state
+
+    def __setstate__(self, state):
+        # A net trained on a GPU and loaded where there is none is mapped to
+        # the CPU by skorch, which then warns twice that it did so. Predicting
+        # on the CPU is the documented behaviour, not a problem to flag.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeviceWarning)
+            super().__setstate__(state)
+        if isinstance(self.device, torch.device):  # skorch's fallback
+            self.device = str(self.device)
 
     def infer(self, x, **fit_params):
         """Run the module on a batch, leaving out the sample weights.
