@@ -5,11 +5,13 @@ run torch's intra-op thread pool on every core, so ``k`` fits ask for ``k``
 times as many threads as there are cores: the threads then wait on each other
 and the search gets slower, not faster. Two cases need care:
 
-* **Worker processes** (joblib's default ``loky`` backend, ``multiprocessing``,
-  Dask's nanny-started workers). joblib and Dask tell each worker its share
-  through ``OMP_NUM_THREADS`` (``cores // n_jobs`` and 1). torch reads it when
-  it starts, except in a process forked after torch had started (joblib's
-  ``multiprocessing`` backend), so the budget honours it explicitly.
+* **Worker processes** (joblib's default ``loky`` backend, Dask's
+  nanny-started workers). joblib and Dask tell each worker its share through
+  ``OMP_NUM_THREADS`` (``cores // n_jobs`` and 1). torch reads it when it
+  starts, but not when the variable is set in a process where torch had
+  started already, so the budget honours it explicitly too. (joblib's
+  ``multiprocessing`` backend forks such processes; with torch, its workers
+  hang before running anything, so it is not an option anyway.)
 * **Worker threads** (joblib's ``threading`` backend, Dask workers with
   several threads). They share one process, so nothing in the environment
   tells them apart. skdl counts the fits running in this process and gives
