@@ -9,6 +9,7 @@ against the same search run locally. Skipped without ``dask[distributed]``
 from __future__ import annotations
 
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -16,16 +17,15 @@ import torch
 from joblib import parallel_config
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import GridSearchCV
+from skorch.callbacks import Callback
 
 from skdl import TabularClassifier
+from skdl._parallel import available_cores
 
 distributed = pytest.importorskip(
     "distributed", reason='needs dask[distributed]: pip install "skdl[dask]"'
 )
 cloudpickle = pytest.importorskip("cloudpickle")
-
-# Dask workers cannot import this test module: send its classes by value.
-cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 GRID = {"lr": [1e-3, 1e-2], "dropout": [0.0, 0.2]}
 
@@ -65,8 +65,11 @@ def _split_values(search, metric):
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def client():
+    # Worker processes cannot import this test module: send its classes by
+    # value while they run.
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -78,6 +81,7 @@ def client():
     yield client
     client.close()
     cluster.close()
+    cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
 
 
 def test_grid_search_on_dask_matches_local(client):
@@ -101,3 +105,65 @@ def test_grid_search_on_dask_matches_local(client):
     worker_pids = set(client.run(lambda: __import__("os").getpid()).values())
     assert set(_split_values(remote, "pid").astype(int)) <= worker_pids
     assert set(_split_values(remote, "threads")) == {1}
+
+
+_lock = threading.Lock()
+_training = 0
+
+
+class Overlap(Callback):
+    """Record ``(torch threads, fits training in this process)`` per epoch."""
+
+    def initialize(self):
+        self.records_ = []
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        global _training
+        with _lock:
+            _training += 1
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.records_.append((torch.get_num_threads(), _training))
+
+    def on_train_end(self, net, **kwargs):
+        global _training
+        with _lock:
+            _training -= 1
+
+
+class OverlapProbe(TabularClassifier):
+    def _extra_callbacks(self):
+        return [*super()._extra_callbacks(), ("overlap", Overlap())]
+
+
+def oversubscribed(est, X, y):
+    records = dict(est.net_.callbacks_)["overlap"].records_
+    cores = available_cores()
+    return sum(t * n > max(cores, n) for t, n in records)
+
+
+def test_threaded_dask_workers_share_the_cores():
+    # A worker with two threads runs two fits in one process, where Dask's
+    # OMP_NUM_THREADS=1 does not reach (processes=False): skdl's own count
+    # keeps them within the cores. (In-process, the tasks refer to this
+    # module's classes by reference, so the fits share its counter.)
+    X, y = load_breast_cancer(return_X_y=True)
+    estimator = OverlapProbe(
+        hidden_layer_sizes=(16,), max_epochs=5, random_state=0, device="cpu"
+    )
+    search = GridSearchCV(
+        estimator, GRID, cv=3, scoring={"over": oversubscribed}, refit=False
+    )
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=False,
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster),
+        parallel_config(backend="dask"),
+    ):
+        search.fit(X, y)
+    assert search.cv_results_["mean_test_over"].sum() == 0
