@@ -8,6 +8,7 @@ against the same search run locally. Skipped without ``dask[distributed]``
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 
@@ -70,6 +71,10 @@ def client():
     # Worker processes cannot import this test module: send its classes by
     # value while they run.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    # LocalCluster sets OMP_NUM_THREADS=1 (and MKL_..., OPENBLAS_...) in this
+    # process for its workers and leaves it there; skdl reads that variable
+    # as the thread budget of every later fit, so restore the environment.
+    environ = dict(os.environ)
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -81,6 +86,8 @@ def client():
     yield client
     client.close()
     cluster.close()
+    os.environ.clear()
+    os.environ.update(environ)
     cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
 
 
