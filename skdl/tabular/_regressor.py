@@ -118,7 +118,7 @@ or None, default="robust_clip"
         float32. ``"bf16-mixed"`` and ``"16-mixed"`` run the forward pass
         under :func:`torch.autocast` (bfloat16 or float16; ``"16-mixed"``
         also scales the loss with a gradient scaler and needs a GPU), while
-        the weights stay float32.
+        the weights stay float32. See :doc:`/user_guide/scaling`.
     compile : bool, default=False
         Compile the network with :func:`torch.compile` before training. It
         pays off on GPUs and long fits; the first epoch includes the
