@@ -39,6 +39,14 @@ reported as well. Target (issue 4): the best transfer arm beats scratch by at
 least 10 points of accuracy in the few-shot setting. See
 ``benchmarks/README.md``.
 
+Other source/target pairs (``--pair``), all on real data:
+
+* ``fmnist-split`` (default): the pair above;
+* ``mnist-split``: MNIST digits 0-4 as the source, 5-9 as the target;
+* ``fmnist-to-mnist``: the source is Fashion-MNIST (all ten classes), the
+  target all ten MNIST digits: a different dataset, so only generic
+  stroke and edge features can carry over.
+
 Run ``python benchmarks/transfer_learning.py --quick`` for a smoke run of
 about a minute.
 """
@@ -67,6 +75,13 @@ from _common import (
 TARGET_GAIN = 0.10
 SOURCE_CLASSES = (0, 1, 2, 3, 4)
 TARGET_CLASSES = (5, 6, 7, 8, 9)
+ALL_CLASSES = tuple(range(10))
+#: --pair -> (source dataset, source classes, target dataset, target classes).
+PAIRS = {
+    "fmnist-split": ("fashion-mnist", SOURCE_CLASSES, "fashion-mnist", TARGET_CLASSES),
+    "mnist-split": ("mnist", SOURCE_CLASSES, "mnist", TARGET_CLASSES),
+    "fmnist-to-mnist": ("fashion-mnist", ALL_CLASSES, "mnist", ALL_CLASSES),
+}
 TRANSFER_ARMS = ("end_to_end", "linear_probe", "two_stage")
 #: Not an skdl arm: scikit-learn's LogisticRegression on the frozen features.
 REFERENCE_ARMS = ("logreg_probe",)
@@ -113,12 +128,12 @@ def pretrain(X_src, y_src, X_src_test, y_src_test, args) -> tuple[object, dict]:
     est = ImageClassifier(
         max_epochs=args.pretrain_epochs, random_state=0, verbose=args.verbose
     )
-    print(f"## pretrain on {len(X_src)} images of classes 0-4: {est!r}", flush=True)
+    print(f"## pretrain on {len(X_src)} source images: {est!r}", flush=True)
     _, fit_s = timed(est.fit, X_src, y_src)
     acc = accuracy(est, X_src_test, y_src_test)
     record = {
         "n_train": len(X_src),
-        "classes": list(SOURCE_CLASSES),
+        "classes": list(PAIRS[args.pair][1]),
         "params": {"max_epochs": args.pretrain_epochs, "random_state": 0},
         "n_epochs": int(est.n_epochs_),
         "best_epoch": int(est.best_epoch_),
@@ -128,7 +143,7 @@ def pretrain(X_src, y_src, X_src_test, y_src_test, args) -> tuple[object, dict]:
         "history": est.history_.reset_index().to_dict(orient="list"),
     }
     print(
-        f"   source test accuracy (classes 0-4, {len(X_src_test)} images) "
+        f"   source test accuracy ({len(X_src_test)} images) "
         f"{acc:.4f} | epochs {record['n_epochs']} (best {record['best_epoch']}) | "
         f"fit {fit_s:.0f} s",
         flush=True,
@@ -307,6 +322,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=5, help="few-shot draws (seeds 0..N-1)")
     p.add_argument(
+        "--pair", choices=sorted(PAIRS), default="fmnist-split", help="source -> target"
+    )
+    p.add_argument(
         "--shots",
         default="1,5,20",
         help="comma-separated training images per class (default 1,5,20)",
@@ -355,9 +373,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.seeds, args.pretrain_samples, args.pretrain_epochs = 1, 2000, 1
         args.epochs, args.unfreeze_at, args.n_test = 5, 3, args.n_test or 1000
     if args.output is None:
-        name = (
-            "transfer_learning_quick.json" if args.quick else "transfer_learning.json"
-        )
+        suffix = "" if args.pair == "fmnist-split" else f"_{args.pair}"
+        name = f"transfer_learning{suffix}{'_quick' if args.quick else ''}.json"
         args.output = RESULTS / name
     return args
 
@@ -371,28 +388,34 @@ def _subset(X, y, n, seed):
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    require_data("images/fashion-mnist")
+    src_name, src_classes, tgt_name, tgt_classes = PAIRS[args.pair]
+    for name in {src_name, tgt_name}:
+        require_data(f"images/{name}")
     home = data_root()
     threads = limit_threads(args.threads)
-    from skdl.datasets import load_fashion_mnist
+    from skdl.datasets import load_fashion_mnist, load_mnist
 
-    X, y = load_fashion_mnist("train", data_home=home)
-    X_test, y_test = load_fashion_mnist("test", data_home=home)
-    src, tgt = np.isin(y, SOURCE_CLASSES), np.isin(y, TARGET_CLASSES)
-    src_test, tgt_test = (
-        np.isin(y_test, SOURCE_CLASSES),
-        np.isin(y_test, TARGET_CLASSES),
-    )
-    X_src, y_src = _subset(X[src], y[src], args.pretrain_samples, 0)
-    X_pool, y_pool = X[tgt], y[tgt]
-    X_src_test, y_src_test = _subset(X_test[src_test], y_test[src_test], args.n_test, 1)
-    X_tgt_test, y_tgt_test = _subset(X_test[tgt_test], y_test[tgt_test], args.n_test, 2)
+    loaders = {"fashion-mnist": load_fashion_mnist, "mnist": load_mnist}
+
+    def load(name, classes, split):
+        X, y = loaders[name](split, data_home=home)
+        keep = np.isin(y, classes)
+        return X[keep], y[keep]
+
+    X_src, y_src = load(src_name, src_classes, "train")
+    X_src, y_src = _subset(X_src, y_src, args.pretrain_samples, 0)
+    X_pool, y_pool = load(tgt_name, tgt_classes, "train")
+    src_test = load(src_name, src_classes, "test")
+    tgt_test = load(tgt_name, tgt_classes, "test")
+    X_src_test, y_src_test = _subset(*src_test, args.n_test, 1)
+    X_tgt_test, y_tgt_test = _subset(*tgt_test, args.n_test, 2)
     seeds = list(range(args.seeds))
 
     info = machine_info()
     print(
-        f"# transfer_learning: pretrain on {len(X_src)} Fashion-MNIST images of "
-        f"classes 0-4; fine-tune on {args.shots} per class of classes 5-9, "
+        f"# transfer_learning ({args.pair}): pretrain on {len(X_src)} {src_name} "
+        f"images of classes {list(src_classes)}; fine-tune on {args.shots} per "
+        f"class of {tgt_name} classes {list(tgt_classes)}, "
         f"seeds {seeds}, arms {','.join(args.arms)}; {info['torch_num_threads']} "
         f"torch thread(s), {info['cpu_count']} CPUs, load average "
         f"{info['load_average_at_start']}",
@@ -402,9 +425,12 @@ def main(argv=None) -> None:
         "benchmark": "transfer_learning",
         "quick": bool(args.quick),
         "config": {
-            "dataset": "fashion-mnist",
-            "source_classes": list(SOURCE_CLASSES),
-            "target_classes": list(TARGET_CLASSES),
+            "pair": args.pair,
+            "dataset": src_name if src_name == tgt_name else f"{src_name}->{tgt_name}",
+            "source_dataset": src_name,
+            "target_dataset": tgt_name,
+            "source_classes": list(src_classes),
+            "target_classes": list(tgt_classes),
             "pretrain_samples": len(X_src),
             "pretrain_epochs": args.pretrain_epochs,
             "shots": args.shots,
@@ -441,7 +467,7 @@ def main(argv=None) -> None:
 
     for seed in seeds:
         for shots in args.shots:
-            idx = draw_shots(y_pool, TARGET_CLASSES, shots, seed)
+            idx = draw_shots(y_pool, tgt_classes, shots, seed)
             data = (X_pool[idx], y_pool[idx], X_tgt_test, y_tgt_test)
             for arm in args.arms:
                 if arm == "logreg_probe":
@@ -457,7 +483,7 @@ def main(argv=None) -> None:
     print()
     print(
         f"Pretrained source network: {payload['pretrain']['test_accuracy']:.4f} test "
-        f"accuracy on classes 0-4. Target task: classes 5-9 with {args.shots} "
+        f"accuracy on the source classes. Target task ({args.pair}): {args.shots} "
         f"training images per class, {len(seeds)} seed(s); accuracy on "
         f"{len(y_tgt_test)} test images; std is the sample std over seeds, the "
         f"gain the mean ± std over seeds of (arm - scratch) on the same images."
