@@ -190,6 +190,10 @@ def make_estimator(alternative: str, *, batch_size: int, epochs: int, seed: int)
 
         return TabularClassifier(
             hidden_layer_sizes=HIDDEN,
+            # The hand loop's architecture: standardized inputs straight into
+            # the first hidden layer (the defaults add a periodic embedding).
+            scaling="standard",
+            numeric_embedding=None,
             optimizer="adam",
             lr=LR,
             max_epochs=epochs,
