@@ -379,6 +379,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def _default_lr_schedule():
+    from skdl.vision import ImageClassifier
+
+    return ImageClassifier().lr_schedule
+
+
 def _subset(X, y, n, seed):
     if n is None or n >= len(y):
         return X, y
@@ -440,6 +446,8 @@ def main(argv=None) -> None:
                 "max_epochs": args.epochs,
                 "early_stopping": False,
                 "lr": 1e-3,
+                # ImageClassifier's default: "cosine" since b29ed85, None before.
+                "lr_schedule": _default_lr_schedule(),
                 "optimizer": "adam",
                 "batch_size": "auto",
                 "two_stage": {
