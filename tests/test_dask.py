@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 import numpy as np
 import pytest
 import torch
+from _thread_recording import RecordingClassifier, oversubscribed_epochs
 from joblib import parallel_config
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import GridSearchCV
-from skorch.callbacks import Callback
 
 from skdl import TabularClassifier
-from skdl._parallel import available_cores
 
 distributed = pytest.importorskip(
     "distributed", reason='needs dask[distributed]: pip install "skdl[dask]"'
@@ -114,53 +112,18 @@ def test_grid_search_on_dask_matches_local(client):
     assert set(_split_values(remote, "threads")) == {1}
 
 
-_lock = threading.Lock()
-_training = 0
-
-
-class Overlap(Callback):
-    """Record ``(torch threads, fits training in this process)`` per epoch."""
-
-    def initialize(self):
-        self.records_ = []
-        return self
-
-    def on_train_begin(self, net, **kwargs):
-        global _training
-        with _lock:
-            _training += 1
-
-    def on_epoch_begin(self, net, **kwargs):
-        self.records_.append((torch.get_num_threads(), _training))
-
-    def on_train_end(self, net, **kwargs):
-        global _training
-        with _lock:
-            _training -= 1
-
-
-class OverlapProbe(TabularClassifier):
-    def _extra_callbacks(self):
-        return [*super()._extra_callbacks(), ("overlap", Overlap())]
-
-
-def oversubscribed(est, X, y):
-    records = dict(est.net_.callbacks_)["overlap"].records_
-    cores = available_cores()
-    return sum(t * n > max(cores, n) for t, n in records)
-
-
 def test_threaded_dask_workers_share_the_cores():
     # A worker with two threads runs two fits in one process, where Dask's
     # OMP_NUM_THREADS=1 does not reach (processes=False): skdl's own count
-    # keeps them within the cores. (In-process, the tasks refer to this
-    # module's classes by reference, so the fits share its counter.)
+    # keeps them within the cores. (In-process, the tasks refer to
+    # _thread_recording's classes by reference, so the fits share its
+    # counter.)
     X, y = load_breast_cancer(return_X_y=True)
-    estimator = OverlapProbe(
+    estimator = RecordingClassifier(
         hidden_layer_sizes=(16,), max_epochs=5, random_state=0, device="cpu"
     )
     search = GridSearchCV(
-        estimator, GRID, cv=3, scoring={"over": oversubscribed}, refit=False
+        estimator, GRID, cv=3, scoring={"over": oversubscribed_epochs}, refit=False
     )
     with (
         distributed.LocalCluster(

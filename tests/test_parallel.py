@@ -15,60 +15,21 @@ import threading
 import numpy as np
 import pytest
 import torch
+from _thread_recording import (
+    RecordingClassifier,
+    max_threads,
+    oversubscribed_epochs,
+    records,
+)
 from joblib import parallel_config
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import GridSearchCV
-from skorch.callbacks import Callback
 
 from skdl import TabularClassifier, TrainingDivergedError, _parallel
 from skdl._parallel import available_cores, share_threads, thread_budget
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=4, random_state=0, device="cpu")
 GRID = {"lr": [1e-3, 3e-3], "dropout": [0.0, 0.1]}
-
-
-_lock = threading.Lock()
-_training = 0
-
-
-class ThreadRecorder(Callback):
-    """Record ``(torch threads, fits training)`` at the start of every epoch."""
-
-    def initialize(self):
-        self.records_ = []
-        return self
-
-    def on_train_begin(self, net, **kwargs):
-        global _training
-        with _lock:
-            _training += 1
-
-    def on_epoch_begin(self, net, **kwargs):
-        self.records_.append((torch.get_num_threads(), _training))
-
-    def on_train_end(self, net, **kwargs):
-        global _training
-        with _lock:
-            _training -= 1
-
-
-class RecordingClassifier(TabularClassifier):
-    def _extra_callbacks(self):
-        return [*super()._extra_callbacks(), ("threads", ThreadRecorder())]
-
-
-def _records(est):
-    return dict(est.net_.callbacks_)["threads"].records_
-
-
-def max_threads(est, X, y):
-    return max(t for t, _ in _records(est))
-
-
-def oversubscribed_epochs(est, X, y):
-    """Epochs in which this fit's threads times the running fits > cores."""
-    cores = available_cores()
-    return sum(t * running > max(cores, running) for t, running in _records(est))
 
 
 SCORING = {"acc": "accuracy", "threads": max_threads, "over": oversubscribed_epochs}
@@ -139,8 +100,8 @@ def test_concurrent_threads_settle_on_a_share(data):
         w.start()
     for w in workers:
         w.join()
-    records = [r for est in fitted for r in _records(est)]
-    both = [t for t, running in records if running == 2]
+    epochs = [r for est in fitted for r in records(est)]
+    both = [t for t, running in epochs if running == 2]
     assert both, "the two fits never overlapped"
     assert set(both) == {max(1, min(before, available_cores() // 2))}
     assert torch.get_num_threads() == before
