@@ -1,29 +1,25 @@
 """ImageAugmenter: flips, crops, rotations, colour jitter and policies.
 
-Two stages, each drawing its own parameters for every image:
+Built on ``torchvision.transforms.v2``: one ``v2.Compose`` of
 
-1. Geometry (``crop_scale``, ``hflip``, ``vflip``, ``rotation``, ``translate``).
-   The parameters follow torchvision's ``RandomResizedCrop``,
-   ``RandomHorizontalFlip``/``RandomVerticalFlip`` and ``RandomAffine``, but
-   are drawn for the whole batch at once and composed into one affine matrix
-   per image, applied with a single ``torch.nn.functional.grid_sample`` (the
-   primitive torchvision's own affine kernels call). Applying torchvision's
-   transforms image by image costs ~0.3 ms per 28x28 image, over 50 ms per
-   batch of 256; the composed warp takes a few milliseconds and resamples
-   each image once instead of once per transform, so it also blurs less.
-2. Photometry and policies (``color_jitter``, ``policy``, ``erasing``):
-   torchvision ``transforms.v2`` objects (``ColorJitter``, ``RandAugment``,
-   ``TrivialAugmentWide``, ``AutoAugment``, ``RandomErasing``), applied to each
-   image in turn so that every image gets its own draw.
+1. geometry (``crop_scale``, ``hflip``, ``vflip``, ``rotation``,
+   ``translate``): ``RandomResizedCrop``, ``RandomHorizontalFlip``,
+   ``RandomVerticalFlip`` and ``RandomAffine``, in that order;
+2. photometry and policies (``color_jitter``, ``policy``, ``erasing``):
+   ``ColorJitter``, ``RandAugment``/``TrivialAugmentWide``/``AutoAugment``
+   and ``RandomErasing``,
+
+applied to each image in turn, so that every image gets its own draw from
+torch's global generator. When only flips are on, the selected images of a
+batch are flipped together with torchvision's flip kernels instead (same
+distribution, no per-image calls).
 """
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import torch
-import torch.nn.functional as tnf
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
@@ -41,9 +37,6 @@ POLICIES = {
     "trivialaugment": v2.TrivialAugmentWide,
     "autoaugment": v2.AutoAugment,
 }
-# RandomResizedCrop's aspect-ratio range and its number of attempts.
-_LOG_RATIO = (math.log(3 / 4), math.log(4 / 3))
-_CROP_ATTEMPTS = 10
 
 
 class ImageAugmenter(BaseAugmenter):
@@ -92,10 +85,16 @@ default=None
 
     Notes
     -----
-    Geometric transforms are composed into one warp per image, in the order
-    crop, flip, then rotation and translation, with bilinear interpolation;
-    areas that move in from outside the image are filled with 0 (black).
-    Photometric transforms follow, then the policy, then erasing.
+    The geometric stage is torchvision's ``transforms.v2`` applied image by
+    image, in the order crop (``RandomResizedCrop``, antialiased), flips,
+    then one ``RandomAffine`` for rotation and translation, with bilinear
+    interpolation; areas that move in from outside the image are filled with
+    0 (black). Photometric transforms follow, then the policy, then erasing.
+    Calling the transforms image by image costs time: on one CPU thread, a
+    batch of 256 28x28 grayscale images takes about 45 ms with
+    ``hflip=True, translate=0.125`` and 70 ms with ``crop_scale=(0.7, 1)``,
+    ``rotation=15`` and ``hflip=True`` (32x32 RGB: 47 and 80 ms), against
+    about 0.3 ms when only flips are on, as the batch is then flipped at once.
 
     :meth:`transform` accepts arrays of shape (n, H, W), (n, H, W, C) or
     (n, C, H, W) with 1, 3 or 4 channels (``color_jitter`` and ``policy``
@@ -201,10 +200,12 @@ default=None
         x = X_batch["x"]
         if len(x) == 0:
             return dict(X_batch), y_batch
-        x = self._geometric(x)
-        pipeline = self._per_image_pipeline(x.shape[1])
-        if pipeline is not None:
-            x = torch.stack([pipeline(image) for image in x.unbind(0)])
+        pipeline = self._pipeline(x.shape[1], x.shape[-2:])
+        if pipeline is None:
+            x = self._flip_batch(x)
+        else:
+            # Resampling may overshoot [0, 1] by rounding errors.
+            x = torch.stack([pipeline(image) for image in x.unbind(0)]).clamp_(0, 1)
         return {**X_batch, "x": x}, y_batch
 
     def transform(self, X):
@@ -233,59 +234,65 @@ default=None
         return tags
 
     # ----------------------------------------------------------- internals
-    def _border(self) -> str:
-        # Without rotation or translation every sample point of a crop or
-        # flip lies within half a pixel of the image, so clamping to the
-        # border reproduces torchvision's resized_crop; otherwise areas that
-        # enter from outside are filled with 0, as torchvision's affine does.
-        moves = self.rotation > 0 or _translate_fractions(self.translate) != (0, 0)
-        return "zeros" if moves else "border"
+    def _flip_batch(self, x: torch.Tensor) -> torch.Tensor:
+        """Flip a random subset of the batch (the case with flips alone).
 
-    def _geometric(self, x: torch.Tensor) -> torch.Tensor:
-        """Crop, flip, rotate and shift every image with its own parameters.
-
-        All parameters are drawn on the CPU from torch's global generator.
+        Equivalent to ``RandomHorizontalFlip`` then ``RandomVerticalFlip``
+        per image, with the masks drawn from torch's global generator.
         """
-        n, height, width = x.shape[0], x.shape[-2], x.shape[-1]
+        n = x.shape[0]
         flip_x = torch.rand(n) < _probability(self.hflip)
         flip_y = torch.rand(n) < _probability(self.vflip)
-        fx, fy = _translate_fractions(self.translate)
-        degrees = float(self.rotation)
-        if not (degrees or fx or fy or self.crop_scale is not None):
-            # Flips alone move whole pixels: torchvision's exact flip kernels.
-            return _flip(x, flip_x, flip_y)
-        ones = torch.ones(n)
-        if self.crop_scale is not None:
-            box = _draw_crop_boxes(n, height, width, _pair(self.crop_scale))
-        else:
-            box = (0 * ones, 0 * ones, width * ones, height * ones)
-        angle = torch.empty(n).uniform_(-degrees, degrees)
-        tx = torch.empty(n).uniform_(-fx * width, fx * width).round()
-        ty = torch.empty(n).uniform_(-fy * height, fy * height).round()
-        sign = (1.0 - 2.0 * flip_x.float(), 1.0 - 2.0 * flip_y.float())
-        theta = _affine_matrices(
-            height, width, box=box, flip=sign, angle=angle, shift=(tx, ty)
-        )
-        return _warp(x, theta.to(device=x.device, dtype=x.dtype), self._border())
+        for mask, kernel in ((flip_x, TF.horizontal_flip), (flip_y, TF.vertical_flip)):
+            if mask.any():
+                index = mask.nonzero()[:, 0].to(x.device)
+                x = x.index_copy(0, index, kernel(x.index_select(0, index)))
+        return x
 
-    def _per_image_pipeline(self, channels: int) -> v2.Transform | None:
+    def _pipeline(self, channels: int, size: tuple[int, int]) -> v2.Transform | None:
+        """The per-image ``v2.Compose``, or None when only flips are on."""
         if (self.color_jitter or self.policy is not None) and channels not in (1, 3):
             raise ValueError(
                 f"color_jitter and policy need images with 1 or 3 channels; got "
                 f"{channels} channels."
             )
-        transforms: list[v2.Transform] = []
+        geometry: list[v2.Transform] = []
+        if self.crop_scale is not None:
+            geometry.append(
+                v2.RandomResizedCrop(
+                    size=tuple(size), scale=_pair(self.crop_scale), antialias=True
+                )
+            )
+        flips: list[v2.Transform] = []
+        if _probability(self.hflip):
+            flips.append(v2.RandomHorizontalFlip(_probability(self.hflip)))
+        if _probability(self.vflip):
+            flips.append(v2.RandomVerticalFlip(_probability(self.vflip)))
+        fx, fy = _translate_fractions(self.translate)
+        affine: list[v2.Transform] = []
+        if self.rotation or fx or fy:
+            affine.append(
+                v2.RandomAffine(
+                    degrees=float(self.rotation),
+                    translate=(fx, fy) if fx or fy else None,
+                    interpolation=v2.InterpolationMode.BILINEAR,
+                    fill=0,
+                )
+            )
+        photometry: list[v2.Transform] = []
         if self.color_jitter:
             s = float(self.color_jitter)
             saturation = s if channels == 3 else 0.0
-            transforms.append(
+            photometry.append(
                 v2.ColorJitter(brightness=s, contrast=s, saturation=saturation)
             )
         if self.policy is not None:
-            transforms.append(POLICIES[self.policy]())
+            photometry.append(POLICIES[self.policy]())
         if self.erasing:
-            transforms.append(v2.RandomErasing(p=float(self.erasing)))
-        return v2.Compose(transforms) if transforms else None
+            photometry.append(v2.RandomErasing(p=float(self.erasing)))
+        if not (geometry or affine or photometry):
+            return None
+        return v2.Compose(geometry + flips + affine + photometry)
 
 
 # --------------------------------------------------------------- geometry
@@ -309,72 +316,3 @@ def _translate_fractions(translate) -> tuple[float, float]:
     if isinstance(translate, (tuple, list)):
         return _pair(translate)
     return float(translate), float(translate)
-
-
-def _draw_crop_boxes(n: int, height: int, width: int, scale: tuple[float, float]):
-    """Boxes ``(left, top, box_width, box_height)`` as RandomResizedCrop draws.
-
-    Each image gets up to 10 candidate boxes of area ``scale`` times the image
-    and log-uniform aspect ratio in [3/4, 4/3]; the first that fits is used,
-    else the whole image (clipped to the ratio range), as in torchvision.
-    """
-    area = height * width * torch.empty(n, _CROP_ATTEMPTS).uniform_(*scale)
-    ratio = torch.exp(torch.empty(n, _CROP_ATTEMPTS).uniform_(*_LOG_RATIO))
-    w = torch.sqrt(area * ratio).round()
-    h = torch.sqrt(area / ratio).round()
-    fits = (w > 0) & (w <= width) & (h > 0) & (h <= height)
-    first = fits.int().argmax(dim=1, keepdim=True)
-    w, h = w.gather(1, first)[:, 0], h.gather(1, first)[:, 0]
-    # Fallback: the largest box of the image with a ratio in range.
-    in_ratio = width / height
-    fw, fh = float(width), float(height)
-    if in_ratio < 3 / 4:
-        fh = float(round(width / (3 / 4)))
-    elif in_ratio > 4 / 3:
-        fw = float(round(height * 4 / 3))
-    found = fits.any(dim=1)
-    w = torch.where(found, w, torch.full_like(w, fw))
-    h = torch.where(found, h, torch.full_like(h, fh))
-    left = torch.floor(torch.rand(n) * (width - w + 1))
-    top = torch.floor(torch.rand(n) * (height - h + 1))
-    return left, top, w, h
-
-
-def _affine_matrices(height: int, width: int, *, box, flip, angle, shift):
-    """Compose crop, flip, rotation and shift into ``affine_grid`` matrices.
-
-    In pixel coordinates centred on the image (x right, y down), an output
-    point ``q`` samples the input at ``S F R^-1 (q - t) + c``: undo the
-    shift ``t`` and the counter-clockwise rotation ``R``, flip with ``F``,
-    then map into the crop box (scale ``S``, centre ``c``). The matrices are
-    returned in the normalized coordinates of ``affine_grid``.
-    """
-    left, top, box_w, box_h = box
-    cos, sin = torch.cos(torch.deg2rad(angle)), torch.sin(torch.deg2rad(angle))
-    sx, sy = flip[0] * box_w / width, flip[1] * box_h / height
-    # A = S F R^-1 with R^-1 = [[cos, -sin], [sin, cos]] in y-down coordinates.
-    a00, a01 = sx * cos, -sx * sin
-    a10, a11 = sy * sin, sy * cos
-    cx = left + box_w / 2 - width / 2
-    cy = top + box_h / 2 - height / 2
-    bx = cx - (a00 * shift[0] + a01 * shift[1])
-    by = cy - (a10 * shift[0] + a11 * shift[1])
-    # Pixel -> normalized coordinates: x_n = 2 x / width, y_n = 2 y / height.
-    row0 = torch.stack([a00, a01 * height / width, 2 * bx / width], dim=1)
-    row1 = torch.stack([a10 * width / height, a11, 2 * by / height], dim=1)
-    return torch.stack([row0, row1], dim=1)
-
-
-def _flip(x: torch.Tensor, flip_x: torch.Tensor, flip_y: torch.Tensor) -> torch.Tensor:
-    for mask, kernel in ((flip_x, TF.horizontal_flip), (flip_y, TF.vertical_flip)):
-        if mask.any():
-            x = torch.where(mask.to(x.device).view(-1, 1, 1, 1), kernel(x), x)
-    return x
-
-
-def _warp(x: torch.Tensor, theta: torch.Tensor, padding_mode: str) -> torch.Tensor:
-    grid = tnf.affine_grid(theta, list(x.shape), align_corners=False)
-    out = tnf.grid_sample(
-        x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=False
-    )
-    return out.clamp_(0.0, 1.0)

@@ -1,4 +1,4 @@
-"""ImageAugmenter: parameters, per-image randomness, layouts, torchvision parity."""
+"""ImageAugmenter: parameters, per-image randomness, layouts, torchvision v2."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import torch
 from PIL import Image
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
+from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 from skdl.augment import ImageAugmenter
-from skdl.augment._image import _affine_matrices, _draw_crop_boxes, _warp
 
+BILINEAR = v2.InterpolationMode.BILINEAR
 ALL_ON = dict(
     hflip=0.5,
     vflip=0.5,
@@ -197,62 +198,77 @@ def test_crop_alone_keeps_a_flat_image_flat():
     assert torch.allclose(out, torch.ones_like(out))
 
 
-def test_crop_boxes_follow_random_resized_crop():
-    torch.manual_seed(0)
-    left, top, w, h = _draw_crop_boxes(2000, 24, 32, (0.25, 0.5))
-    area = w * h / (24 * 32)
-    assert float(area.min()) > 0.2 and float(area.max()) < 0.55
-    ratio = w / h
-    assert float(ratio.min()) > 0.6 and float(ratio.max()) < 1.45
-    assert (left >= 0).all() and (left + w <= 32).all()
-    assert (top >= 0).all() and (top + h <= 24).all()
+def test_crop_of_the_whole_image_is_the_identity():
+    x = torch.rand(6, 3, 16, 16)
+    out = _run(ImageAugmenter(hflip=False, crop_scale=(1.0, 1.0)), x)
+    torch.testing.assert_close(out, x, atol=1e-6, rtol=0)
 
 
-# --------------------------------------------------- parity with torchvision
-def _theta(h, w, *, angle=0.0, box=None, flip=(1.0, 1.0), shift=(0.0, 0.0)):
-    def t(v):
-        return torch.tensor([float(v)])
+def test_rotation_draws_differ_between_identical_images():
+    x = torch.rand(1, 3, 16, 16).repeat(8, 1, 1, 1)
+    out = _run(ImageAugmenter(hflip=False, rotation=180), x)
+    assert len(torch.unique(out.flatten(1), dim=0)) == 8
 
-    box = box or (0, 0, w, h)
-    return _affine_matrices(
-        h,
-        w,
-        box=tuple(map(t, box)),
-        flip=(t(flip[0]), t(flip[1])),
-        angle=t(angle),
-        shift=(t(shift[0]), t(shift[1])),
+
+# --------------------------------------------------- torchvision transforms
+def test_flips_alone_equal_the_flipped_batch():
+    x = torch.rand(6, 3, 10, 14)
+    torch.testing.assert_close(
+        _run(ImageAugmenter(hflip=1.0), x), x.flip(-1), atol=0, rtol=0
     )
+    torch.testing.assert_close(
+        _run(ImageAugmenter(hflip=False, vflip=1.0), x), x.flip(-2), atol=0, rtol=0
+    )
+    both = _run(ImageAugmenter(hflip=1.0, vflip=True), torch.rand(64, 1, 5, 5))
+    assert both.shape == (64, 1, 5, 5)
 
 
-def test_warp_matches_torchvision_kernels():
-    torch.manual_seed(0)
-    x = torch.rand(1, 3, 10, 14)
-    sq = torch.rand(1, 1, 12, 12)
-    bilinear = TF.InterpolationMode.BILINEAR
-    cases = [
-        (_warp(sq, _theta(12, 12, angle=90), "zeros"), TF.rotate(sq, 90)),
+@pytest.mark.parametrize(
+    "params, expected",
+    [
         (
-            _warp(sq, _theta(12, 12, angle=-25), "zeros"),
-            TF.rotate(sq, -25, interpolation=bilinear),
+            dict(hflip=0.5, translate=(0.1, 0.2)),
+            [
+                v2.RandomHorizontalFlip(0.5),
+                v2.RandomAffine(
+                    degrees=0.0, translate=(0.1, 0.2), interpolation=BILINEAR, fill=0
+                ),
+            ],
         ),
-        (_warp(x, _theta(10, 14, flip=(-1, 1)), "border"), TF.horizontal_flip(x)),
-        (_warp(x, _theta(10, 14, flip=(1, -1)), "border"), TF.vertical_flip(x)),
         (
-            _warp(x, _theta(10, 14, shift=(3, -2)), "zeros"),
-            TF.affine(x, angle=0.0, translate=[3, -2], scale=1.0, shear=[0.0, 0.0]),
+            dict(hflip=False, vflip=True, rotation=20, crop_scale=(0.6, 1.0)),
+            [
+                v2.RandomResizedCrop((12, 16), scale=(0.6, 1.0), antialias=True),
+                v2.RandomVerticalFlip(0.5),
+                v2.RandomAffine(degrees=20.0, interpolation=BILINEAR, fill=0),
+            ],
         ),
-    ]
-    for ours, theirs in cases:
-        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=0)
-
-
-def test_crop_matches_resized_crop_inside_the_box():
-    # At the box edges the warp samples the neighbouring real pixels where
-    # torchvision clamps to the box; everywhere else they agree.
-    x = torch.rand(1, 1, 12, 16)
-    ours = _warp(x, _theta(12, 16, box=(3, 2, 10, 7)), "border")
-    theirs = TF.resized_crop(x, 2, 3, 7, 10, [12, 16], antialias=False)
-    torch.testing.assert_close(ours[..., 1:-1, 1:-1], theirs[..., 1:-1, 1:-1])
+        (
+            ALL_ON,
+            [
+                v2.RandomResizedCrop((12, 16), scale=(0.6, 1.0), antialias=True),
+                v2.RandomHorizontalFlip(0.5),
+                v2.RandomVerticalFlip(0.5),
+                v2.RandomAffine(
+                    degrees=20.0, translate=(0.1, 0.2), interpolation=BILINEAR, fill=0
+                ),
+                v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3),
+                v2.TrivialAugmentWide(),
+                v2.RandomErasing(p=0.5),
+            ],
+        ),
+    ],
+    ids=["flip-translate", "crop-vflip-rotate", "all"],
+)
+def test_output_is_torchvision_v2_applied_image_by_image(params, expected):
+    # Same global-generator draws, in the same order, as the torchvision
+    # transforms composed by hand and called on one image after the other.
+    x = torch.rand(5, 3, 12, 16)
+    pipeline = v2.Compose(expected)
+    torch.manual_seed(3)
+    theirs = torch.stack([pipeline(image) for image in x]).clamp(0, 1)
+    ours = _run(ImageAugmenter(**params), x, seed=3)
+    torch.testing.assert_close(ours, theirs, atol=0, rtol=0)
 
 
 def test_full_flip_matches_numpy_on_real_images(cifar):
@@ -319,3 +335,8 @@ def test_geometry_and_erasing_work_for_any_channel_count():
     np.testing.assert_array_equal(
         ImageAugmenter(hflip=1.0).transform(rgba), rgba[:, :, ::-1]
     )
+    torch.manual_seed(0)
+    moved = ImageAugmenter(crop_scale=(0.5, 1.0), rotation=30, translate=0.2)
+    out = moved.transform(rgba)
+    assert out.shape == rgba.shape and out.dtype == np.uint8
+    assert np.mean(out != rgba) > 0.3
