@@ -26,6 +26,7 @@ Run ``python benchmarks/tabular_accuracy.py --quick`` for a smoke run.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import traceback
 import warnings
@@ -101,15 +102,20 @@ def _dense_preprocessor(X: pd.DataFrame):
     )
 
 
-def make_model(name: str, task: str, X: pd.DataFrame, seed: int):
-    """A fresh, unfitted model ``name`` for ``task`` and the columns of X."""
+def make_model(
+    name: str, task: str, X: pd.DataFrame, seed: int, skdl_params: dict | None = None
+):
+    """A fresh, unfitted model ``name`` for ``task`` and the columns of X.
+
+    ``skdl_params`` overrides skdl's defaults (None: the defaults).
+    """
     from sklearn.pipeline import make_pipeline
 
     if name == "skdl":
         from skdl import TabularClassifier, TabularRegressor
 
         cls = TabularClassifier if task == CLF else TabularRegressor
-        return cls(random_state=seed)
+        return cls(random_state=seed, **(skdl_params or {}))
     if name == "mlp":
         from sklearn.compose import TransformedTargetRegressor
         from sklearn.neural_network import MLPClassifier, MLPRegressor
@@ -225,7 +231,7 @@ def run_dataset(ds: Dataset, root: Path, args) -> tuple[dict, list[dict]]:
                 "n_test": len(test),
             }
             try:
-                model = make_model(name, ds.task, X_train, args.seed)
+                model = make_model(name, ds.task, X_train, args.seed, args.skdl_params)
                 record.update(
                     evaluate(model, ds.task, X_train, y[train], X_test, y[test], labels)
                 )
@@ -487,6 +493,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="store_true",
         help="smoke run: 1 split, <= 3,000 train and 5,000 test rows per dataset",
     )
+    p.add_argument(
+        "--skdl-params",
+        type=json.loads,
+        default=None,
+        help="JSON dict of skdl settings instead of the defaults, e.g. "
+        "'{\"n_ensemble\": 3}'",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch/BLAS threads")
     p.add_argument("--output", type=Path, default=None, help="JSON path")
@@ -513,8 +526,10 @@ def parse_args(argv=None) -> argparse.Namespace:
             d for d in DATASETS if args.include_synthetic or not d.synthetic
         ]
     if args.output is None:
-        name = "tabular_accuracy_quick.json" if args.quick else "tabular_accuracy.json"
-        args.output = RESULTS / name
+        name = "tabular_accuracy_quick" if args.quick else "tabular_accuracy"
+        for key, value in (args.skdl_params or {}).items():
+            name += f"_{key}{value}"
+        args.output = RESULTS / f"{name}.json"
     return args
 
 
@@ -533,7 +548,7 @@ def main(argv=None) -> None:
         f"# tabular_accuracy: {len(args.datasets)} datasets, models "
         f"{','.join(args.models)}, {args.splits} split(s), max train rows "
         f"{args.max_train_rows}, {info['torch_num_threads']} torch thread(s), "
-        f"{info['cpu_count']} CPUs",
+        f"{info['cpu_count']} CPUs, skdl settings {args.skdl_params or 'defaults'}",
         flush=True,
     )
     payload = {
@@ -550,6 +565,7 @@ def main(argv=None) -> None:
             "min_class_rows": MIN_CLASS_ROWS,
             "ties": TIES,
             "seed": args.seed,
+            "skdl_params": args.skdl_params or {},
         },
         "machine": info,
         "datasets": {},

@@ -34,6 +34,8 @@ from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 
 __all__ = ["BaseDLEstimator"]
 
+_INT32_MAX = np.iinfo(np.int32).max
+
 
 class BaseDLEstimator(BaseEstimator):
     """Base class: validation, the training skeleton, history and tags.
@@ -215,7 +217,7 @@ class BaseDLEstimator(BaseEstimator):
             index,
             test_size=n_valid,
             stratify=stratify,
-            random_state=rng.randint(np.iinfo(np.int32).max),
+            random_state=rng.randint(_INT32_MAX),
         )
         return np.sort(train_idx), np.sort(valid_idx)
 
@@ -271,6 +273,7 @@ class BaseDLEstimator(BaseEstimator):
         """
         # A refit that fails must not leave the previous network behind.
         self.__dict__.pop("net_", None)
+        self.__dict__.pop("nets_", None)
         X = self._validate_X(X, reset=True)
         n = _num_samples(X)
         if y is None:
@@ -294,15 +297,27 @@ class BaseDLEstimator(BaseEstimator):
             self._train(X, y_encoded, weights, device)
         return self
 
+    def _n_members(self) -> int:
+        """How many networks ``fit`` trains; ensembles override this."""
+        return 1
+
     def _train(self, X, y_encoded, weights, device: str) -> None:
-        """Split, fit the data adapter, build and fit the net, record history."""
+        """Split, fit the data adapter, build and fit the nets, record history.
+
+        Every member of an ensemble gets its own validation split (so that
+        together they learn from every row) and its own initialization and
+        shuffling; they share the data adapter, fitted on the first member's
+        training rows.
+        """
         n = _num_samples(X)
         # Under use_accelerator, all processes must split and shuffle alike.
         rs = check_random_state(shared_seed(self.random_state))
-        train_idx, valid_idx = self._split(n, y_encoded, rs)
-        seed = int(rs.randint(np.iinfo(np.int32).max))
+        members = []
+        for _ in range(self._n_members()):
+            train_idx, valid_idx = self._split(n, y_encoded, rs)
+            members.append((train_idx, valid_idx, int(rs.randint(_INT32_MAX))))
 
-        self._fit_adapter(X, train_idx)
+        self._fit_adapter(X, members[0][0])
         y_tensor = self._target_tensor(y_encoded)
         w_tensor = None if weights is None else torch.as_tensor(weights).float()
 
@@ -314,12 +329,21 @@ class BaseDLEstimator(BaseEstimator):
                 index=idx,
             )
 
-        train_ds = subset(train_idx)
-        valid_ds = None if valid_idx is None else subset(valid_idx)
-        batch_size = self._resolve_batch_size(len(train_idx))
         params = self.get_params(deep=False)
         params["device"] = device
+        nets = []
+        for train_idx, valid_idx, seed in members:
+            train_ds = subset(train_idx)
+            valid_ds = None if valid_idx is None else subset(valid_idx)
+            nets.append(self._fit_net(params, train_ds, valid_ds, seed))
 
+        self.nets_ = nets
+        self.net_ = nets[0]
+        self._record_history(nets[0], has_valid=members[0][1] is not None)
+
+    def _fit_net(self, params: dict, train_ds, valid_ds, seed: int):
+        """Build one skorch net from ``seed`` and fit it on ``train_ds``."""
+        batch_size = self._resolve_batch_size(len(train_ds))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module, callbacks, frozen_norm = self._prepare_module(self._n_outputs())
@@ -345,9 +369,7 @@ class BaseDLEstimator(BaseEstimator):
                 net.fit(train_ds, None)
             if accelerator is not None:
                 net = net.to_plain_net()
-
-        self.net_ = net
-        self._record_history(net, has_valid=valid_ds is not None)
+        return net
 
     def _record_history(self, net, *, has_valid: bool) -> None:
         keys = [
@@ -380,15 +402,21 @@ class BaseDLEstimator(BaseEstimator):
 
     # ------------------------------------------------------------ prediction
     def _forward(self, X) -> np.ndarray:
-        """Raw network outputs (logits or standardized values) for X."""
+        """Raw outputs (logits or standardized values) of every member for X.
+
+        Returns an array of shape (n_members, n_samples, n_outputs).
+        """
         dataset = self._make_dataset(self._validate_X(X, reset=False))
-        net = self.net_
-        outputs = []
-        net._set_training(False)
+        members = []
         with share_threads(), torch.inference_mode():
-            for xb, _ in net.get_iterator(dataset, training=False):
-                outputs.append(net.infer(xb).float().cpu())
-        out = torch.cat(outputs).numpy()
+            for net in self._nets():
+                net._set_training(False)
+                outputs = [
+                    net.infer(xb).float().cpu()
+                    for xb, _ in net.get_iterator(dataset, training=False)
+                ]
+                members.append(torch.cat(outputs))
+        out = torch.stack(members).numpy()
         if not np.all(np.isfinite(out)):
             raise FloatingPointError(
                 f"{type(self).__name__} produced non-finite outputs. The inputs "
@@ -423,6 +451,8 @@ class BaseDLEstimator(BaseEstimator):
 
         Load it into an estimator fitted with the same settings with
         :meth:`load_weights`, or start a new one from it with ``weights=path``.
+        An ensemble saves every member's state dict under ``"ensemble"``,
+        and the first one under ``"state_dict"`` for ``weights=path``.
 
         Parameters
         ----------
@@ -430,8 +460,11 @@ class BaseDLEstimator(BaseEstimator):
             Destination file.
         """
         check_is_fitted(self)
-        state = {k: v.detach().cpu() for k, v in self.net_.module_.state_dict().items()}
-        torch.save(state, path)
+        states = [_cpu_state(net) for net in self._nets()]
+        if len(states) == 1:
+            torch.save(states[0], path)
+        else:
+            torch.save({"state_dict": states[0], "ensemble": states}, path)
 
     def load_weights(self, path):
         """Load a state dict saved by :meth:`save_weights` into the network.
@@ -447,11 +480,28 @@ class BaseDLEstimator(BaseEstimator):
             The estimator, predicting with the loaded weights.
         """
         check_is_fitted(self)
-        state = torch.load(path, map_location=self.net_.device, weights_only=True)
-        self.net_.module_.load_state_dict(state)
+        nets = self._nets()
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        states = saved.get("ensemble", [saved.get("state_dict", saved)])
+        if len(states) != len(nets):
+            raise ValueError(
+                f"{str(path)!r} holds the weights of {len(states)} network(s), "
+                f"but this estimator has {len(nets)} (n_ensemble); fit it with "
+                f"the settings the file was saved from."
+            )
+        for net, state in zip(nets, states):
+            net.module_.load_state_dict(state)
         return self
+
+    def _nets(self) -> list:
+        # Estimators pickled before ensembles existed have only net_.
+        return getattr(self, "nets_", None) or [self.net_]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+def _cpu_state(net) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu() for k, v in net.module_.state_dict().items()}

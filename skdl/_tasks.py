@@ -163,9 +163,12 @@ class ClassifierTaskMixin:
         check_is_fitted(self)
         logits = torch.as_tensor(self._forward(X), dtype=torch.float64)
         if self._binary:
-            p = torch.sigmoid(logits.reshape(-1))
-            return torch.stack([1 - p, p], dim=1).numpy()
-        return torch.softmax(logits, dim=1).numpy()
+            p = torch.sigmoid(logits[..., 0])
+            proba = torch.stack([1 - p, p], dim=-1)
+        else:
+            proba = torch.softmax(logits, dim=-1)
+        # An ensemble predicts the mean of its members' probabilities.
+        return proba.mean(dim=0).numpy()
 
     def predict(self, X) -> np.ndarray:
         """Predicted class labels.
@@ -249,6 +252,7 @@ class RegressorTaskMixin:
             Predictions on the scale of the training target.
         """
         check_is_fitted(self)
-        out = np.asarray(self._forward(X), dtype=np.float64)
+        # An ensemble predicts the mean of its members' predictions.
+        out = np.asarray(self._forward(X), dtype=np.float64).mean(axis=0)
         out = out.reshape(len(out), -1) * self.target_scale_ + self.target_mean_
         return out.ravel() if self._y_was_1d else out

@@ -63,7 +63,11 @@ class TabularMixin(BaseDLEstimator):
         "scaling": [StrOptions(set(SCALERS)), None],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "numeric_embedding": [StrOptions({"periodic"}), None],
+        "n_ensemble": [Interval(numbers.Integral, 1, None, closed="left")],
     }
+
+    def _n_members(self) -> int:
+        return int(self.n_ensemble)
 
     def _validate_X(self, X, *, reset: bool):
         if not reset:

@@ -150,6 +150,8 @@ def test_label_smoothing_caps_confidence_multiclass():
         ({"label_smoothing": 1.0}, "label_smoothing"),
         ({"numeric_embedding": "fourier"}, "numeric_embedding"),
         ({"scaling": "robust-clip"}, "scaling"),
+        ({"n_ensemble": 0}, "n_ensemble"),
+        ({"n_ensemble": 2.5}, "n_ensemble"),
     ],
 )
 def test_invalid_accuracy_knobs_are_rejected_at_fit(params, match):

@@ -152,6 +152,7 @@ NON_DEFAULT = {
     "scaling": "robust",
     "embedding_dim": 3,
     "numeric_embedding": None,
+    "n_ensemble": 2,
     "early_stopping": False,
     "patience": 2,
     "validation_fraction": 0.3,
