@@ -340,3 +340,11 @@ def test_geometry_and_erasing_work_for_any_channel_count():
     out = moved.transform(rgba)
     assert out.shape == rgba.shape and out.dtype == np.uint8
     assert np.mean(out != rgba) > 0.3
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_batches_stay_on_the_gpu():
+    x = torch.rand(4, 3, 16, 16, device="cuda")
+    for params in (ALL_ON, dict(hflip=1.0)):
+        out = _run(ImageAugmenter(**params), x)
+        assert out.device == x.device and out.shape == x.shape
