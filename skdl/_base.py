@@ -331,15 +331,20 @@ class BaseDLEstimator(BaseEstimator):
 
         params = self.get_params(deep=False)
         params["device"] = device
-        nets = []
+        fitted = []
         for train_idx, valid_idx, seed in members:
             train_ds = subset(train_idx)
             valid_ds = None if valid_idx is None else subset(valid_idx)
-            nets.append(self._fit_net(params, train_ds, valid_ds, seed))
+            fitted.append((self._fit_net(params, train_ds, valid_ds, seed), valid_ds))
 
-        self.nets_ = nets
-        self.net_ = nets[0]
-        self._record_history(nets[0], has_valid=members[0][1] is not None)
+        self._calibrate(fitted)
+        self.nets_ = [net for net, _ in fitted]
+        self.net_ = self.nets_[0]
+        self._record_history(self.net_, has_valid=members[0][1] is not None)
+
+    def _calibrate(self, members: list) -> None:
+        """Post-process fitted ``(net, valid_dataset)`` pairs; see _tasks."""
+        return None
 
     def _fit_net(self, params: dict, train_ds, valid_ds, seed: int):
         """Build one skorch net from ``seed`` and fit it on ``train_ds``."""

@@ -64,7 +64,7 @@ def _tabular_space(estimator) -> dict:
         "batch_size": [64, 128, 256, 512],
     }
     if isinstance(estimator, TabularClassifier):
-        space["label_smoothing"] = [0.0, 0.0, 0.05, 0.1]
+        space["label_smoothing"] = [0.0, 0.05, 0.1, 0.1, 0.2]
     return space
 
 

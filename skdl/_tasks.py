@@ -10,8 +10,11 @@ numerically stable form, and in ``predict_proba`` afterwards.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
+from scipy.optimize import minimize_scalar
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import column_or_1d
 from sklearn.utils.class_weight import compute_sample_weight
@@ -23,6 +26,7 @@ __all__ = [
     "ClassifierTaskMixin",
     "RegressorTaskMixin",
     "accuracy_from_logits",
+    "fit_temperature",
     "r2_from_outputs",
 ]
 
@@ -61,6 +65,72 @@ def accuracy_from_logits(logits: torch.Tensor, y_true: torch.Tensor) -> float:
         pred = logits.argmax(dim=1)
         true = y_true.argmax(dim=1) if y_true.ndim > 1 else y_true.long()
     return float((pred == true).double().mean())
+
+
+#: Standard deviation of the log-normal prior on the softmax temperature; see
+#: :func:`fit_temperature`. Chosen on small scikit-learn datasets (iris, wine,
+#: breast cancer, digits), where validation splits have 15 to 45 rows.
+TEMPERATURE_PRIOR = 0.5
+
+
+def _nll(logits: torch.Tensor, y: torch.Tensor) -> float:
+    if logits.shape[1] == 1:
+        loss = nn.functional.binary_cross_entropy_with_logits(
+            logits.reshape(-1), y.reshape(-1).double()
+        )
+    else:
+        loss = nn.functional.cross_entropy(logits, y.long())
+    return float(loss)
+
+
+def fit_temperature(logits: torch.Tensor, y: torch.Tensor) -> float:
+    """The temperature T that best calibrates ``logits / T`` on held-out data.
+
+    Temperature scaling (Guo et al., 2017) rescales the logits by one positive
+    number: the predicted class never changes, but over- or under-confident
+    probabilities (e.g. after label smoothing) are corrected. T minimizes the
+    summed log-loss plus ``(log T)**2 / (2 * TEMPERATURE_PRIOR**2)``, a
+    log-normal prior centred on 1. Without it, a small validation split that
+    the network happens to classify perfectly drives T towards 0 and makes
+    every prediction (wrong ones included) nearly certain.
+
+    Parameters
+    ----------
+    logits : torch.Tensor of shape (n_samples, n_outputs)
+        Held-out logits.
+    y : torch.Tensor of shape (n_samples,) or (n_samples, 1)
+        Their true classes: indices, or 0/1 targets for one binary logit.
+
+    Returns
+    -------
+    temperature : float
+        In [0.05, 20].
+    """
+    logits = logits.detach().double().cpu()
+    y = y.detach().cpu()
+    n = len(y)
+
+    def objective(log_t: float) -> float:
+        prior = log_t**2 / (2 * TEMPERATURE_PRIOR**2)
+        return n * _nll(logits / math.exp(log_t), y) + prior
+
+    # One bounded 1-D search over log T: scipy's Brent method needs no
+    # gradients and converges in a few dozen log-loss evaluations.
+    result = minimize_scalar(
+        objective, bounds=(math.log(0.05), math.log(20.0)), method="bounded"
+    )
+    return float(math.exp(result.x))
+
+
+def _collect_logits(net, dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fitted net's logits on ``dataset`` and the dataset's targets."""
+    net._set_training(False)
+    logits, targets = [], []
+    with torch.inference_mode():
+        for xb, yb in net.get_iterator(dataset, training=False):
+            logits.append(net.infer(xb).float().cpu())
+            targets.append(torch.as_tensor(yb).cpu())
+    return torch.cat(logits), torch.cat(targets)
 
 
 def r2_from_outputs(pred: torch.Tensor, y_true: torch.Tensor) -> float:
@@ -146,6 +216,22 @@ class ClassifierTaskMixin:
 
     _score_logits = staticmethod(accuracy_from_logits)
 
+    def _calibrate(self, members: list) -> None:
+        """Fit a softmax temperature per member on its validation split.
+
+        Only estimators with a ``calibration`` parameter calibrate; members
+        trained without a validation split keep the temperature 1.
+        """
+        if not hasattr(self, "calibration"):
+            return
+        temperatures = np.ones(len(members))
+        if self.calibration == "temperature":
+            for i, (net, valid_ds) in enumerate(members):
+                if valid_ds is not None:
+                    logits, y = _collect_logits(net, valid_ds)
+                    temperatures[i] = fit_temperature(logits, y)
+        self.temperatures_ = temperatures
+
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities.
 
@@ -162,6 +248,9 @@ class ClassifierTaskMixin:
         """
         check_is_fitted(self)
         logits = torch.as_tensor(self._forward(X), dtype=torch.float64)
+        temperatures = getattr(self, "temperatures_", None)
+        if temperatures is not None:
+            logits = logits / torch.as_tensor(temperatures).reshape(-1, 1, 1)
         if self._binary:
             p = torch.sigmoid(logits[..., 0])
             proba = torch.stack([1 - p, p], dim=-1)

@@ -38,6 +38,7 @@ from skdl.diagnostics import (
     DiagnosisReport,
     HistoryDisplay,
     diagnose,
+    loss_floor,
     plot_history,
 )
 
@@ -104,11 +105,14 @@ def underfit_clf():
 
 @pytest.fixture(scope="module")
 def good_clf():
-    """A small net with some dropout on breast cancer, early stopping on."""
+    """A small net with some dropout on breast cancer, early stopping on.
+
+    Unsmoothed labels: the threshold tests replay raw loss levels on it.
+    """
     X, y = load_breast_cancer(return_X_y=True)
-    return TabularClassifier((32,), dropout=0.2, max_epochs=100, random_state=0).fit(
-        X, y
-    )
+    return TabularClassifier(
+        (32,), dropout=0.2, max_epochs=100, label_smoothing=0.0, random_state=0
+    ).fit(X, y)
 
 
 @pytest.fixture(scope="module")
@@ -514,3 +518,24 @@ def test_missing_matplotlib_is_a_clear_error(good_clf, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         plot_history(good_clf)
+
+
+def test_loss_floor_is_the_entropy_of_smoothed_targets():
+    X, y = load_digits(return_X_y=True)
+    clf = TabularClassifier((8,), max_epochs=1, label_smoothing=0.1).fit(X, y)
+    q = np.full(10, 0.01)
+    q[0] = 0.91
+    assert loss_floor(clf) == pytest.approx(-(q * np.log(q)).sum())
+    assert loss_floor(clf.set_params(label_smoothing=0.0)) == 0.0
+
+
+def test_smoothed_labels_are_not_mistaken_for_underfitting():
+    # The same good fit as test_good_fit, trained on smoothed labels: its loss
+    # cannot fall below the floor, which the rules must not read as bias.
+    X, y = load_breast_cancer(return_X_y=True)
+    smooth = TabularClassifier(
+        (32,), dropout=0.2, max_epochs=100, label_smoothing=0.2, random_state=0
+    ).fit(X, y)
+    kept = smooth.history_.loc[smooth.best_epoch_, ["train_loss", "valid_loss"]]
+    assert kept.min() / math.log(2) >= BIAS_LOSS_THRESHOLD  # the raw level
+    assert diagnose(smooth).verdict == "good fit"

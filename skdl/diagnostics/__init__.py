@@ -6,6 +6,7 @@ suggests which hyperparameters to change.
 """
 
 from ._display import HistoryDisplay, plot_history
+from ._fitted import loss_floor
 from ._report import (
     BIAS_GAP_THRESHOLD,
     BIAS_LOSS_THRESHOLD,
@@ -33,5 +34,6 @@ __all__ = [
     "DiagnosisReport",
     "HistoryDisplay",
     "diagnose",
+    "loss_floor",
     "plot_history",
 ]

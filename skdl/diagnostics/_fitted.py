@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from .._base import BaseDLEstimator
 
 __all__ = [
+    "loss_floor",
     "baseline_loss",
     "early_stopping_fired",
     "fitted_dl_estimator",
@@ -132,6 +133,33 @@ def baseline_loss(estimator: BaseDLEstimator) -> float:
     if classes is not None:
         return math.log(max(len(classes), 2))
     return 1.0
+
+
+def loss_floor(estimator: BaseDLEstimator) -> float:
+    """The lowest training loss the targets allow: 0 unless labels are smoothed.
+
+    With ``label_smoothing=eps`` over ``K`` classes (``K = 2`` for binary
+    problems) the target of a row puts ``1 - eps + eps / K`` on its class and
+    ``eps / K`` on each other one, so even a perfect network has a
+    cross-entropy equal to the entropy of that target.
+
+    Parameters
+    ----------
+    estimator : BaseDLEstimator
+        A fitted skdl estimator.
+
+    Returns
+    -------
+    floor : float
+        The entropy of the smoothed targets, in the units of ``history_``.
+    """
+    eps = float(getattr(estimator, "label_smoothing", 0.0) or 0.0)
+    classes = getattr(estimator, "classes_", None)
+    if classes is None or eps <= 0:
+        return 0.0
+    k = max(len(classes), 2)
+    own, other = 1 - eps + eps / k, eps / k
+    return -(own * math.log(own) + (k - 1) * other * math.log(other))
 
 
 def score_name(estimator: BaseDLEstimator) -> str:

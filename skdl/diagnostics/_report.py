@@ -16,6 +16,7 @@ from ._fitted import (
     baseline_loss,
     early_stopping_fired,
     fitted_dl_estimator,
+    loss_floor,
     score_name,
 )
 
@@ -236,6 +237,10 @@ def diagnose(estimator) -> DiagnosisReport:
       times ``B`` and the final gap is below ``BIAS_GAP_THRESHOLD`` (0.02)
       times ``B``: the network fits its training data no better than unseen
       data, so it has capacity or freedom to spare;
+
+      with label smoothing, both loss levels are measured above the floor
+      ``F`` that smoothed targets leave even to a perfect network
+      (:func:`~skdl.diagnostics.loss_floor`), as ``(loss - F) / (B - F)``;
     * ``still_improving``: training ran all ``max_epochs`` without early
       stopping firing, and the validation loss (the training loss without a
       validation split) fell by at least ``TREND_THRESHOLD`` (0.05) times
@@ -317,7 +322,9 @@ def diagnose(estimator) -> DiagnosisReport:
         verdict = "overfitting"
     else:
         ran_out = not stopped and len(history) >= max_epochs
-        fired = _underfitting_rules(history, best, base, ran_out=ran_out)
+        fired = _underfitting_rules(
+            history, best, base, ran_out=ran_out, floor=loss_floor(est)
+        )
         verdict = "underfitting" if fired else "good fit"
 
     context = {"best": best, "stopped": stopped, "signals": fired}
@@ -402,9 +409,13 @@ def _overfitting_rules(history, best: int, base: float) -> dict[str, str]:
 
 
 def _underfitting_rules(
-    history, best: int, base: float, *, ran_out: bool
+    history, best: int, base: float, *, ran_out: bool, floor: float = 0.0
 ) -> dict[str, str]:
-    """The underfitting rules that fire, as ``{signal: reason}``."""
+    """The underfitting rules that fire, as ``{signal: reason}``.
+
+    Loss levels are measured above ``floor``, the loss that smoothed labels
+    leave even to a perfect network: ``(loss - floor) / (base - floor)``.
+    """
     has_valid = "valid_loss" in history.columns
     fired = {}
     kept = history.loc[best, "train_loss"]
@@ -412,19 +423,21 @@ def _underfitting_rules(
     if has_valid:
         kept = min(kept, history.loc[best, "valid_loss"])
         which = "lower of the training and validation losses"
-    if kept / base >= HIGH_LOSS_THRESHOLD:
+    level = (kept - floor) / (base - floor)
+    above = f" above the label-smoothing floor {floor:.4f}" if floor else ""
+    if level >= HIGH_LOSS_THRESHOLD:
         fired["high_loss"] = (
             f"high_loss: at epoch {best} the {which} is {kept:.4f}, "
-            f"{kept / base:.2f} x the baseline loss {base:.4f} of a model that "
-            f"ignores its inputs (threshold HIGH_LOSS_THRESHOLD="
+            f"{level:.2f} x the baseline loss {base:.4f} of a model that "
+            f"ignores its inputs{above} (threshold HIGH_LOSS_THRESHOLD="
             f"{HIGH_LOSS_THRESHOLD})"
         )
-    if has_valid and kept / base >= BIAS_LOSS_THRESHOLD:
+    if has_valid and level >= BIAS_LOSS_THRESHOLD:
         gap = history["valid_loss"].iloc[-1] - history["train_loss"].iloc[-1]
         if gap / base < BIAS_GAP_THRESHOLD:
             fired["high_bias"] = (
                 f"high_bias: at epoch {best} the {which} is {kept:.4f}, "
-                f"{kept / base:.2f} x the baseline loss (threshold "
+                f"{level:.2f} x the baseline loss{above} (threshold "
                 f"BIAS_LOSS_THRESHOLD={BIAS_LOSS_THRESHOLD}), yet the final "
                 f"gap is only {gap:.4f}, {gap / base:.2f} x the baseline loss "
                 f"(threshold BIAS_GAP_THRESHOLD={BIAS_GAP_THRESHOLD}): the "

@@ -117,12 +117,20 @@ or None, default="robust_clip"
         ``max_epochs``), ``"plateau"`` (divide by 5 when the monitored loss
         stalls for ``patience // 3`` epochs), ``"step"``, ``"exponential"``;
         None keeps ``lr`` constant.
-    label_smoothing : float in [0, 1), default=0.0
+    label_smoothing : float in [0, 1), default=0.1
         Mixes the one-hot training targets with the uniform distribution,
         ``(1 - label_smoothing) * onehot + label_smoothing / n_classes``,
         which discourages over-confident logits (Szegedy et al., 2016; RealMLP
         uses 0.1). The validation loss that early stopping watches uses the
         same smoothed targets.
+    calibration : {"temperature"} or None, default="temperature"
+        ``"temperature"`` divides the logits by one temperature, fitted after
+        training to minimize the log-loss on the validation split
+        (temperature scaling, Guo et al., 2017; one per ensemble member). It
+        corrects over- or under-confident probabilities, such as those
+        label smoothing produces, and never changes which class is
+        predicted by a single network. Needs ``early_stopping=True`` (the
+        validation split); otherwise, and with None, the temperature is 1.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, keyed by the original labels.
     random_state : int, RandomState instance or None, default=None
@@ -164,6 +172,8 @@ or None, default="robust_clip"
         Number of epochs run.
     n_iter_ : int
         Same as ``n_epochs_``, for scikit-learn tooling.
+    temperatures_ : ndarray of shape (n_ensemble,)
+        The softmax temperature of each member (1 without calibration).
     transfer_report_ : TransferReport or None
         What ``weights`` loaded (None without weights).
     frozen_parameters_ : list of str
@@ -197,6 +207,7 @@ or None, default="robust_clip"
         **TabularMixin._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
+        "calibration": [StrOptions({"temperature"}), None],
     }
 
     def __init__(
@@ -226,7 +237,8 @@ or None, default="robust_clip"
         lr=1e-3,
         optimizer="adam",
         lr_schedule=None,
-        label_smoothing=0.0,
+        label_smoothing=0.1,
+        calibration="temperature",
         class_weight=None,
         random_state=None,
         device="auto",
@@ -259,6 +271,7 @@ or None, default="robust_clip"
         self.optimizer = optimizer
         self.lr_schedule = lr_schedule
         self.label_smoothing = label_smoothing
+        self.calibration = calibration
         self.class_weight = class_weight
         self.random_state = random_state
         self.device = device

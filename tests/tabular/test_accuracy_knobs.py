@@ -136,7 +136,7 @@ def test_label_smoothing_caps_confidence_binary(smoothing):
 def test_label_smoothing_caps_confidence_multiclass():
     X, y = load_iris(return_X_y=True)
     common = dict(max_epochs=150, early_stopping=False, lr=1e-2, random_state=0)
-    plain = TabularClassifier(**common).fit(X, y)
+    plain = TabularClassifier(label_smoothing=0.0, **common).fit(X, y)
     smooth = TabularClassifier(label_smoothing=0.3, **common).fit(X, y)
     # Smoothed target of the true class: 1 - 0.3 + 0.3 / 3 = 0.8.
     assert np.median(smooth.predict_proba(X).max(axis=1)) < 0.9
@@ -151,6 +151,7 @@ def test_label_smoothing_caps_confidence_multiclass():
         ({"numeric_embedding": "fourier"}, "numeric_embedding"),
         ({"scaling": "robust-clip"}, "scaling"),
         ({"n_ensemble": 0}, "n_ensemble"),
+        ({"calibration": "platt"}, "calibration"),
         ({"n_ensemble": 2.5}, "n_ensemble"),
     ],
 )

@@ -10,6 +10,7 @@ from sklearn.datasets import make_blobs, make_classification
 from torch import nn
 
 from skdl import TabularClassifier
+from skdl._tasks import SmoothedBCEWithLogitsLoss
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
 # A small, smooth model of the raw features: the weighting tests need a
@@ -45,11 +46,13 @@ def test_binary_has_one_logit_and_sigmoid_probabilities():
     X, y = _easy()
     clf = TabularClassifier(**FAST).fit(X, y)
     assert clf.net_.module_.head.out_features == 1
-    assert isinstance(clf.net_.criterion_, nn.BCEWithLogitsLoss)
+    # The sigmoid lives in the loss (label smoothing is on by default).
+    assert isinstance(clf.net_.criterion_, SmoothedBCEWithLogitsLoss)
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
-    p1 = torch.sigmoid(_logits(clf, X)).numpy().ravel()
+    # The logits are divided by the fitted softmax temperature.
+    p1 = torch.sigmoid(_logits(clf, X) / clf.temperatures_[0]).numpy().ravel()
     np.testing.assert_allclose(proba[:, 1], p1, rtol=1e-6)
     np.testing.assert_array_equal(
         clf.predict(X), clf.classes_[(proba[:, 1] > 0.5).astype(int)]
@@ -65,7 +68,7 @@ def test_multiclass_has_one_logit_per_class_and_softmax_probabilities():
     assert proba.shape == (len(X), 4)
     assert np.all((proba >= 0) & (proba <= 1))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
-    expected = torch.softmax(_logits(clf, X), dim=1).numpy()
+    expected = torch.softmax(_logits(clf, X) / clf.temperatures_[0], dim=1).numpy()
     np.testing.assert_allclose(proba, expected, rtol=1e-6)
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(1)])
 
@@ -223,6 +226,7 @@ def test_valid_score_is_accuracy_of_the_kept_model():
         max_epochs=15,
         patience=3,
         validation_fraction=0.3,
+        label_smoothing=0.0,  # the loss recomputed below uses plain targets
         random_state=0,
     ).fit(X, y)
     valid = clf.net_.train_split.keywords["valid_ds"]

@@ -21,6 +21,8 @@ def _member(est, i):
     single = pickle.loads(pickle.dumps(est))
     single.nets_ = [single.nets_[i]]
     single.net_ = single.nets_[0]
+    if hasattr(single, "temperatures_"):
+        single.temperatures_ = single.temperatures_[[i]]
     return single
 
 

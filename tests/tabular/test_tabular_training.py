@@ -352,6 +352,7 @@ def test_early_stopping_restores_the_lowest_validation_loss_epoch(tol):
     params = dict(
         hidden_layer_sizes=(32,),
         numeric_embedding=None,  # the loss curve this case was built on
+        label_smoothing=0.0,
         lr=0.02,
         patience=3,
         tol=tol,

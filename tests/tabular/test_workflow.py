@@ -168,7 +168,8 @@ NON_DEFAULT = {
 }
 # Hyperparameters whose behaviour is tested with their own features, in
 # tests/tabular/test_tabular_augment.py, tests/test_finetune.py,
-# tests/tabular/test_accuracy_knobs.py (label_smoothing) and
+# tests/tabular/test_accuracy_knobs.py (label_smoothing),
+# tests/tabular/test_calibration.py (calibration) and
 # tests/test_precision.py (precision, compile).
 TESTED_ELSEWHERE = {
     "augment",
@@ -177,6 +178,7 @@ TESTED_ELSEWHERE = {
     "unfreeze_at",
     "backbone_lr_scale",
     "label_smoothing",
+    "calibration",
     "precision",
     "compile",
 }
