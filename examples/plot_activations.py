@@ -143,8 +143,11 @@ def gradient_norms(X, y, activation, normalization=None, seed=0):
 
 
 #: Pixels enter the hidden layers directly (standardized, no periodic
-#: embedding), so that the activations act on the plain MLP this page is about.
-PLAIN_MLP = dict(scaling="standard", numeric_embedding=None)
+#: embedding) and the targets are not smoothed, so that the activations act on
+#: the plain MLP this page is about.
+PLAIN_MLP = dict(
+    scaling="standard", numeric_embedding=None, label_smoothing=0.0, calibration=None
+)
 
 
 def dead_relu_share(clf, X):
