@@ -190,10 +190,12 @@ def make_estimator(alternative: str, *, batch_size: int, epochs: int, seed: int)
 
         return TabularClassifier(
             hidden_layer_sizes=HIDDEN,
-            # The hand loop's architecture: standardized inputs straight into
-            # the first hidden layer (the defaults add a periodic embedding).
+            # The hand loop's architecture and loss: standardized inputs
+            # straight into the first hidden layer, plain cross-entropy (the
+            # defaults add a periodic embedding and label smoothing).
             scaling="standard",
             numeric_embedding=None,
+            label_smoothing=0.0,
             optimizer="adam",
             lr=LR,
             max_epochs=epochs,
