@@ -125,12 +125,13 @@ or None, default="robust_clip"
         same smoothed targets.
     calibration : {"temperature"} or None, default="temperature"
         ``"temperature"`` divides the logits by one temperature, fitted after
-        training to minimize the log-loss on the validation split
-        (temperature scaling, Guo et al., 2017; one per ensemble member). It
-        corrects over- or under-confident probabilities, such as those
-        label smoothing produces, and never changes which class is
-        predicted by a single network. Needs ``early_stopping=True`` (the
-        validation split); otherwise, and with None, the temperature is 1.
+        training to minimize the log-loss on the validation split, with a
+        weak prior towards 1 (temperature scaling, Guo et al., 2017; one
+        per ensemble member). It corrects over- or under-confident
+        probabilities, such as those label smoothing produces, and never
+        changes which class a single network predicts. Needs
+        ``early_stopping=True`` (the validation split); otherwise, and with
+        None, the temperature is 1.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, keyed by the original labels.
     random_state : int, RandomState instance or None, default=None
