@@ -180,6 +180,9 @@ default="cnn"
         Epoch whose weights were kept; epochs run.
     net_ : skorch.NeuralNet
         The fitted skorch net.
+    nets_ : list of skorch.NeuralNet
+        ``[net_]``; the tabular estimators' ``n_ensemble`` fills it with
+        several.
 
     See Also
     --------
