@@ -412,15 +412,8 @@ class BaseDLEstimator(BaseEstimator):
         Returns an array of shape (n_members, n_samples, n_outputs).
         """
         dataset = self._make_dataset(self._validate_X(X, reset=False))
-        members = []
-        with share_threads(), torch.inference_mode():
-            for net in self._nets():
-                net._set_training(False)
-                outputs = [
-                    net.infer(xb).float().cpu()
-                    for xb, _ in net.get_iterator(dataset, training=False)
-                ]
-                members.append(torch.cat(outputs))
+        with share_threads():
+            members = [self._outputs(net, dataset)[0] for net in self.nets_]
         out = torch.stack(members).numpy()
         if not np.all(np.isfinite(out)):
             raise FloatingPointError(
@@ -429,6 +422,22 @@ class BaseDLEstimator(BaseEstimator):
                 f"network's weights overflowed; refit with a lower `lr`."
             )
         return out
+
+    @staticmethod
+    def _outputs(net, dataset) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A fitted net's outputs on every batch of ``dataset``, and its targets.
+
+        Evaluation mode, no gradients; float32 outputs on the CPU. The
+        targets are None for a dataset without them (prediction).
+        """
+        net._set_training(False)
+        outputs, targets = [], []
+        with torch.inference_mode():
+            for xb, yb in net.get_iterator(dataset, training=False):
+                outputs.append(net.infer(xb).float().cpu())
+                if yb is not None:
+                    targets.append(torch.as_tensor(yb).cpu())
+        return torch.cat(outputs), torch.cat(targets) if targets else None
 
     def __sklearn_is_fitted__(self) -> bool:
         # A fit that failed part-way (e.g. training diverged) may leave the
@@ -465,7 +474,7 @@ class BaseDLEstimator(BaseEstimator):
             Destination file.
         """
         check_is_fitted(self)
-        states = [_cpu_state(net) for net in self._nets()]
+        states = [finetune.cpu_state_dict(net.module_) for net in self.nets_]
         if len(states) == 1:
             torch.save(states[0], path)
         else:
@@ -485,7 +494,7 @@ class BaseDLEstimator(BaseEstimator):
             The estimator, predicting with the loaded weights.
         """
         check_is_fitted(self)
-        nets = self._nets()
+        nets = self.nets_
         saved = torch.load(path, map_location="cpu", weights_only=True)
         states = saved.get("ensemble", [saved.get("state_dict", saved)])
         if len(states) != len(nets):
@@ -498,15 +507,7 @@ class BaseDLEstimator(BaseEstimator):
             net.module_.load_state_dict(state)
         return self
 
-    def _nets(self) -> list:
-        # Estimators pickled before ensembles existed have only net_.
-        return getattr(self, "nets_", None) or [self.net_]
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
-
-
-def _cpu_state(net) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu() for k, v in net.module_.state_dict().items()}

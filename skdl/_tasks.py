@@ -122,17 +122,6 @@ def fit_temperature(logits: torch.Tensor, y: torch.Tensor) -> float:
     return float(math.exp(result.x))
 
 
-def _collect_logits(net, dataset) -> tuple[torch.Tensor, torch.Tensor]:
-    """A fitted net's logits on ``dataset`` and the dataset's targets."""
-    net._set_training(False)
-    logits, targets = [], []
-    with torch.inference_mode():
-        for xb, yb in net.get_iterator(dataset, training=False):
-            logits.append(net.infer(xb).float().cpu())
-            targets.append(torch.as_tensor(yb).cpu())
-    return torch.cat(logits), torch.cat(targets)
-
-
 def r2_from_outputs(pred: torch.Tensor, y_true: torch.Tensor) -> float:
     """R^2 averaged over outputs; invariant to the target's standardization."""
     pred = pred.detach().double().cpu().reshape(y_true.shape[0], -1)
@@ -228,7 +217,7 @@ class ClassifierTaskMixin:
         if self.calibration == "temperature":
             for i, (net, valid_ds) in enumerate(members):
                 if valid_ds is not None:
-                    logits, y = _collect_logits(net, valid_ds)
+                    logits, y = self._outputs(net, valid_ds)
                     temperatures[i] = fit_temperature(logits, y)
         self.temperatures_ = temperatures
 
