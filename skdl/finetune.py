@@ -37,6 +37,7 @@ __all__ = [
     "Unfreeze",
     "WeightsMismatchWarning",
     "block_prefixes",
+    "cpu_state_dict",
     "freeze_parameters",
     "frozen_norm_layers",
     "hub_checkpoint_path",
@@ -142,15 +143,32 @@ def build_pretrained(model_name: str, weights: str) -> tuple[nn.Module, object]:
     return model, resolved
 
 
+def cpu_state_dict(module: nn.Module) -> dict[str, torch.Tensor]:
+    """A module's state dict, detached and copied to the CPU.
+
+    The form :meth:`~skdl.TabularClassifier.save_weights` writes and a
+    fitted estimator given as ``weights`` transfers.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Any module, on any device.
+
+    Returns
+    -------
+    state : dict of str to torch.Tensor
+        Parameter and buffer names to CPU tensors.
+    """
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
+
+
 def load_state_dict(weights) -> tuple[dict[str, torch.Tensor], str]:
     """State dict and a description from a path or a fitted skdl estimator."""
     # sklearn.frozen.FrozenEstimator wraps a fitted estimator to survive clone.
     weights = getattr(weights, "estimator", weights)
     net = getattr(weights, "net_", None)
     if net is not None:
-        module = net.module_
-        state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
-        return state, f"fitted {type(weights).__name__}"
+        return cpu_state_dict(net.module_), f"fitted {type(weights).__name__}"
     if isinstance(weights, str | os.PathLike):
         path = Path(weights)
         if not path.is_file():
