@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import statistics
 import sys
 import time
@@ -285,8 +286,6 @@ def main(argv=None) -> None:
     rows = []
     for name in args.workloads:
         rows += run_workload(name, args)
-    import os
-
     machine["load_average_at_end"] = os.getloadavg()
     summary = summarize(rows, args)
     table = markdown_table(summary, COLUMNS)
