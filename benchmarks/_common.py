@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmark scripts: data, timing, memory and output.
+"""Helpers shared by the benchmark scripts: data, timing, memory, output, CLI.
 
 The registry of the real tabular datasets (``DATASETS``) and their loader
 live here too, so that every tabular benchmark reads them the same way.
@@ -8,6 +8,7 @@ time a competitor without paying for (or being perturbed by) skdl's imports.
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import json
 import math
@@ -31,13 +32,18 @@ __all__ = [
     "REPO",
     "RESULTS",
     "Dataset",
+    "add_common_args",
     "data_root",
+    "default_output",
     "git_revision",
     "limit_threads",
     "load_table",
     "machine_info",
     "markdown_table",
+    "payload_header",
     "peak_rss_mb",
+    "previous_results",
+    "print_opening",
     "require_data",
     "reset_peak_rss",
     "rss_mb",
@@ -428,3 +434,150 @@ def markdown_table(
     ]
     lines += ["| " + " | ".join(cells) + " |" for cells in body]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- cli
+def add_common_args(
+    parser: argparse.ArgumentParser,
+    *,
+    quick_help: str,
+    threads: bool = True,
+    threads_default: int | None = None,
+    threads_help: str | None = None,
+    seed: bool = True,
+    output_help: str | None = "JSON path",
+    merge_help: str | None = None,
+) -> argparse.ArgumentParser:
+    """Add the options the benchmark scripts share.
+
+    In this order: ``--threads``, ``--seed``, ``--quick``, ``--output`` and,
+    where ``merge_help`` is given, ``--merge``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The script's parser.
+    quick_help : str
+        Help of ``--quick`` (what the script's smoke run does).
+    threads : bool, default=True
+        Whether to add ``--threads`` (an int: torch and BLAS threads).
+    threads_default : int or None, default=None
+        Default of ``--threads``; None usually means torch's default.
+    threads_help : str or None, default=None
+        Help of ``--threads``.
+    seed : bool, default=True
+        Whether to add ``--seed`` (an int, default 0).
+    output_help : str or None, default="JSON path"
+        Help of ``--output`` (a path, default None: see `default_output`).
+    merge_help : str or None, default=None
+        Help of ``--merge`` (keep earlier results of the JSON, see
+        `previous_results`); None adds no ``--merge``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        ``parser``, with the options added.
+    """
+    if threads:
+        parser.add_argument(
+            "--threads", type=int, default=threads_default, help=threads_help
+        )
+    if seed:
+        parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--output", type=Path, default=None, help=output_help)
+    if merge_help is not None:
+        parser.add_argument("--merge", action="store_true", help=merge_help)
+    return parser
+
+
+def default_output(args: argparse.Namespace, name: str, suffix: str = "") -> Path:
+    """Set ``args.output``, where ``--output`` was not given, and return it.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options with ``output`` and ``quick``.
+    name : str
+        The benchmark's name.
+    suffix : str, default=""
+        Appended after ``_quick``, e.g. the settings of a non-default run.
+
+    Returns
+    -------
+    pathlib.Path
+        ``args.output`` if given, else ``RESULTS / "<name>[_quick]<suffix>.json"``.
+    """
+    if args.output is None:
+        quick = "_quick" if args.quick else ""
+        args.output = RESULTS / f"{name}{quick}{suffix}.json"
+    return args.output
+
+
+def print_opening(title: str, what: str, info: dict) -> None:
+    """Print a run's opening line, with the machine's state.
+
+    The line reads ``# <title>: <what>, <T> torch thread(s), <C> CPUs, load
+    average <L>``.
+
+    Parameters
+    ----------
+    title : str
+        The benchmark's name, with any qualifier.
+    what : str
+        What the run does (data, settings).
+    info : dict
+        `machine_info`, taken after any `limit_threads`.
+    """
+    print(
+        f"# {title}: {what}, {info['torch_num_threads']} torch thread(s), "
+        f"{info['cpu_count']} CPUs, load average {info['load_average_at_start']}",
+        flush=True,
+    )
+
+
+def payload_header(
+    name: str, config: dict, info: dict, *, quick: bool | None = None
+) -> dict:
+    """The first keys of a run's JSON record.
+
+    Parameters
+    ----------
+    name : str
+        The benchmark's name (key ``benchmark``).
+    config : dict
+        The run's settings (key ``config``).
+    info : dict
+        `machine_info` (key ``machine``).
+    quick : bool or None, default=None
+        Whether this is a smoke run (key ``quick``); None leaves the key out.
+
+    Returns
+    -------
+    dict
+        ``benchmark``, ``quick`` (unless None), ``config`` and ``machine``,
+        in that order; the caller adds its results.
+    """
+    payload = {"benchmark": name}
+    if quick is not None:
+        payload["quick"] = bool(quick)
+    return payload | {"config": config, "machine": info}
+
+
+def previous_results(args: argparse.Namespace) -> dict | None:
+    """The JSON already at ``args.output`` when ``--merge`` asks to keep it.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options with ``merge`` and ``output``.
+
+    Returns
+    -------
+    dict or None
+        The earlier record, or None without ``--merge`` or without a file.
+        What to keep of it is the caller's choice.
+    """
+    if args.merge and args.output.exists():
+        return json.loads(args.output.read_text())
+    return None

@@ -42,11 +42,11 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 from _common import (
-    RESULTS,
+    add_common_args,
     data_root,
+    default_output,
     machine_info,
     markdown_table,
     require_data,
@@ -247,7 +247,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     import torch
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="CPU-sized smoke run")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument(
         "--precision", default="32", choices=["32", "bf16-mixed", "16-mixed"]
@@ -266,7 +265,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--n-resnet", type=int, default=4096)
     p.add_argument("--batch-resnet", type=int, default=128)
     p.add_argument("--resnet-size", type=int, default=224)
-    p.add_argument("--output", type=Path, default=None, help="JSON path")
+    add_common_args(p, quick_help="CPU-sized smoke run", threads=False, seed=False)
     args = p.parse_args(argv)
     if args.quick:
         args.n_fashion, args.batch_fashion = 1024, 128
@@ -291,8 +290,7 @@ def main(argv=None) -> None:
     table = markdown_table(summary, COLUMNS)
     print()
     print(table)
-    name = "gpu_throughput_quick.json" if args.quick else "gpu_throughput.json"
-    output = args.output or RESULTS / name
+    output = default_output(args, "gpu_throughput")
     payload = {
         "benchmark": "gpu_throughput",
         "quick": args.quick,

@@ -33,19 +33,21 @@ training and 1,000 test images, 2 epochs).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
-from pathlib import Path
 
 import numpy as np
 from _common import (
-    RESULTS,
+    add_common_args,
     data_root,
+    default_output,
     limit_threads,
     machine_info,
     markdown_table,
+    payload_header,
+    previous_results,
+    print_opening,
     require_data,
     timed,
     write_json,
@@ -148,25 +150,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help="override max_epochs of every configuration (default: keep theirs)",
     )
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch and BLAS threads (default: torch's default, usually the "
-        "number of cores)",
-    )
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--verbose", type=int, default=1, help="print a row per epoch")
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: 2,000 train and 1,000 test images, 2 epochs",
-    )
-    p.add_argument("--output", type=Path, default=None, help="JSON path")
-    p.add_argument(
-        "--merge",
-        action="store_true",
-        help="keep the other configurations' results already in the JSON",
+    add_common_args(
+        p,
+        threads_help="torch and BLAS threads (default: torch's default, usually "
+        "the number of cores)",
+        quick_help="smoke run: 2,000 train and 1,000 test images, 2 epochs",
+        merge_help="keep the other configurations' results already in the JSON",
     )
     args = p.parse_args(argv)
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -177,9 +167,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.n_train = args.n_train or 2000
         args.n_test = args.n_test or 1000
         args.max_epochs = args.max_epochs or 2
-    if args.output is None:
-        name = "image_accuracy_quick.json" if args.quick else "image_accuracy.json"
-        args.output = RESULTS / name
+    default_output(args, "image_accuracy")
     return args
 
 
@@ -193,34 +181,29 @@ def main(argv=None) -> None:
     X, y = load_fashion_mnist("train", data_home=home, n_samples=args.n_train)
     X_test, y_test = load_fashion_mnist("test", data_home=home, n_samples=args.n_test)
     info = machine_info()
-    print(
-        f"# image_accuracy: Fashion-MNIST, {len(X)} train / {len(X_test)} test "
-        f"images, configs {','.join(args.configs)}, {info['torch_num_threads']} "
-        f"torch thread(s), {info['cpu_count']} CPUs, load average "
-        f"{info['load_average_at_start']}",
-        flush=True,
+    print_opening(
+        "image_accuracy",
+        f"Fashion-MNIST, {len(X)} train / {len(X_test)} test images, configs "
+        f"{','.join(args.configs)}",
+        info,
     )
-    payload = {
-        "benchmark": "image_accuracy",
-        "quick": bool(args.quick),
-        "config": {
-            "dataset": "fashion-mnist",
-            "n_train": len(X),
-            "n_test": len(X_test),
-            "configs": args.configs,
-            "tuned": TUNED,
-            "max_epochs_override": args.max_epochs,
-            "target": TARGET,
-            "seed": args.seed,
-            **threads,
-        },
-        "machine": info,
-        "results": [],
+    config = {
+        "dataset": "fashion-mnist",
+        "n_train": len(X),
+        "n_test": len(X_test),
+        "configs": args.configs,
+        "tuned": TUNED,
+        "max_epochs_override": args.max_epochs,
+        "target": TARGET,
+        "seed": args.seed,
+        **threads,
     }
+    payload = payload_header("image_accuracy", config, info, quick=args.quick)
+    payload["results"] = []
     started = info
-    if args.merge and args.output.exists():
+    old = previous_results(args)
+    if old is not None:
         # Keep the results of configurations run earlier, e.g. one at a time.
-        old = json.loads(args.output.read_text())
         for r in old.get("results", []):
             if r["config"] in args.configs:
                 continue

@@ -32,15 +32,17 @@ import argparse
 import os
 import statistics
 import sys
-from pathlib import Path
 
 import numpy as np
 from _common import (
-    RESULTS,
+    add_common_args,
     data_root,
+    default_output,
     limit_threads,
     machine_info,
     markdown_table,
+    payload_header,
+    print_opening,
     require_data,
     timed,
     write_json,
@@ -154,29 +156,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--lr-schedule", default=None, help="lr_schedule of both arms, e.g. cosine"
     )
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch and BLAS threads (default: torch's default)",
-    )
     p.add_argument("--verbose", type=int, default=0)
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: 20 images per class, 2 seeds, 4 epochs",
+    add_common_args(
+        p,
+        threads_help="torch and BLAS threads (default: torch's default)",
+        seed=False,
+        quick_help="smoke run: 20 images per class, 2 seeds, 4 epochs",
     )
-    p.add_argument("--output", type=Path, default=None, help="JSON path")
     args = p.parse_args(argv)
     args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     if args.quick:
         args.per_class, args.seeds, args.max_epochs = 20, [0, 1], 4
         args.patience = min(args.patience, 4)
-    if args.output is None:
-        name = (
-            "image_augmentation_quick.json" if args.quick else "image_augmentation.json"
-        )
-        args.output = RESULTS / name
+    default_output(args, "image_augmentation")
     return args
 
 
@@ -186,35 +178,30 @@ def main(argv=None) -> None:
     threads = limit_threads(args.threads) if args.threads else {}
     (X_all, y_all, X_test, y_test), load_s = timed(load_cifar)
     info = machine_info()
-    print(
-        f"# image_augmentation: CIFAR-10 JPEG subset, {args.per_class}/class "
-        f"of {len(X_all)} train images, {len(X_test)} test images (decoded in "
-        f"{load_s:.1f} s), seeds {args.seeds}, max_epochs {args.max_epochs}, "
-        f"patience {args.patience}, early_stopping {args.early_stopping}, "
-        f"lr_schedule {args.lr_schedule}, {info['torch_num_threads']} torch "
-        f"thread(s), load average {info['load_average_at_start']}",
-        flush=True,
+    print_opening(
+        "image_augmentation",
+        f"CIFAR-10 JPEG subset, {args.per_class}/class of {len(X_all)} train "
+        f"images, {len(X_test)} test images (decoded in {load_s:.1f} s), seeds "
+        f"{args.seeds}, max_epochs {args.max_epochs}, patience {args.patience}, "
+        f"early_stopping {args.early_stopping}, lr_schedule {args.lr_schedule}",
+        info,
     )
-    payload = {
-        "benchmark": "image_augmentation",
-        "quick": bool(args.quick),
-        "config": {
-            "dataset": "cifar10-jpg-subset",
-            "per_class": args.per_class,
-            "n_test": len(X_test),
-            "seeds": args.seeds,
-            "max_epochs": args.max_epochs,
-            "patience": args.patience,
-            "early_stopping": args.early_stopping,
-            "lr_schedule": args.lr_schedule,
-            "augmenter": AUGMENTER,
-            "target_points": TARGET_POINTS,
-            "subset": "a different seeded draw per seed, shared by both arms",
-            **threads,
-        },
-        "machine": info,
-        "runs": [],
+    config = {
+        "dataset": "cifar10-jpg-subset",
+        "per_class": args.per_class,
+        "n_test": len(X_test),
+        "seeds": args.seeds,
+        "max_epochs": args.max_epochs,
+        "patience": args.patience,
+        "early_stopping": args.early_stopping,
+        "lr_schedule": args.lr_schedule,
+        "augmenter": AUGMENTER,
+        "target_points": TARGET_POINTS,
+        "subset": "a different seeded draw per seed, shared by both arms",
+        **threads,
     }
+    payload = payload_header("image_augmentation", config, info, quick=args.quick)
+    payload["runs"] = []
     for seed in args.seeds:
         idx = draw(y_all, args.per_class, seed)
         for arm in ARMS:

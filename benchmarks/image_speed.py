@@ -43,20 +43,22 @@ for a smoke run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from _common import (
-    RESULTS,
+    add_common_args,
     data_root,
+    default_output,
     limit_threads,
     machine_info,
     markdown_table,
+    payload_header,
+    previous_results,
+    print_opening,
     require_data,
     timed,
     write_json,
@@ -483,29 +485,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--n-files", type=int, default=None, help="files: subsample")
     p.add_argument("--file-epochs", type=int, default=3, help="files: epochs")
     p.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch and BLAS threads (default: torch's default)",
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
         "--profile",
         type=int,
         default=0,
         metavar="N",
         help="arrays: also profile one skdl fit and print its top N functions",
     )
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: 2,000 images x 1 epoch x 2 repeats; 64 files at 48 px",
-    )
-    p.add_argument("--output", type=Path, default=None, help="JSON path")
-    p.add_argument(
-        "--merge",
-        action="store_true",
-        help="keep the results of the parts not run now already in the JSON",
+    add_common_args(
+        p,
+        threads_help="torch and BLAS threads (default: torch's default)",
+        quick_help="smoke run: 2,000 images x 1 epoch x 2 repeats; 64 files at 48 px",
+        merge_help="keep the results of the parts not run now already in the JSON",
     )
     args = p.parse_args(argv)
     args.parts = [x.strip() for x in args.parts.split(",") if x.strip()]
@@ -515,9 +505,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.n_samples, args.epochs, args.repeats = 2000, 1, 2
         args.breakdown_batches = 10
         args.image_size, args.n_files, args.file_epochs = 48, 64, 2
-    if args.output is None:
-        name = "image_speed_quick.json" if args.quick else "image_speed.json"
-        args.output = RESULTS / name
+    default_output(args, "image_speed")
     return args
 
 
@@ -526,21 +514,12 @@ def main(argv=None) -> None:
     require_data("images")
     threads = limit_threads(args.threads) if args.threads else {}
     info = machine_info()
-    print(
-        f"# image_speed: parts {','.join(args.parts)}, "
-        f"{info['torch_num_threads']} torch thread(s), {info['cpu_count']} CPUs, "
-        f"load average {info['load_average_at_start']}",
-        flush=True,
-    )
-    payload = {
-        "benchmark": "image_speed",
-        "quick": bool(args.quick),
-        "config": {k: v for k, v in vars(args).items() if k != "output"} | threads,
-        "machine": info,
-    }
-    if args.merge and args.output.exists():
+    print_opening("image_speed", f"parts {','.join(args.parts)}", info)
+    config = {k: v for k, v in vars(args).items() if k != "output"} | threads
+    payload = payload_header("image_speed", config, info, quick=args.quick)
+    old = previous_results(args)
+    if old is not None:
         # Keep the parts run earlier (each part records its own machine state).
-        old = json.loads(args.output.read_text())
         for part in PARTS:
             if part not in args.parts and part in old:
                 payload[part] = old[part]

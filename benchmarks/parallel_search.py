@@ -33,11 +33,11 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 from _common import (
     BY_NAME,
-    RESULTS,
+    add_common_args,
+    default_output,
     load_table,
     machine_info,
     markdown_table,
@@ -200,7 +200,6 @@ COLUMNS = [
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="smoke run (about a minute)")
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument(
@@ -212,7 +211,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         "loky_oversubscribed only on request (on 2 busy cores it ran about "
         "70x slower than n_jobs=1 in the quick run)",
     )
-    p.add_argument("--output", type=Path, default=None, help="JSON path")
+    add_common_args(
+        p, quick_help="smoke run (about a minute)", threads=False, seed=False
+    )
     return p.parse_args(argv)
 
 
@@ -256,8 +257,7 @@ def main(argv=None) -> None:
     print()
     print(table)
 
-    name = "parallel_search_quick.json" if args.quick else "parallel_search.json"
-    output = args.output or RESULTS / name
+    output = default_output(args, "parallel_search")
     payload = {
         "benchmark": "parallel_search",
         "quick": args.quick,

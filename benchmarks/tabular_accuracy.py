@@ -41,12 +41,15 @@ from _common import (
     DATASETS,
     MIN_CLASS_ROWS,
     REG,
-    RESULTS,
     Dataset,
+    add_common_args,
+    default_output,
     limit_threads,
     load_table,
     machine_info,
     markdown_table,
+    payload_header,
+    print_opening,
     require_data,
     string_columns,
     subsample,
@@ -489,20 +492,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="do not subsample the very large datasets (kddcup) in full mode",
     )
     p.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: 1 split, <= 3,000 train and 5,000 test rows per dataset",
-    )
-    p.add_argument(
         "--skdl-params",
         type=json.loads,
         default=None,
         help="JSON dict of skdl settings instead of the defaults, e.g. "
         "'{\"n_ensemble\": 3}'",
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None, help="torch/BLAS threads")
-    p.add_argument("--output", type=Path, default=None, help="JSON path")
+    add_common_args(
+        p,
+        threads_help="torch/BLAS threads",
+        quick_help="smoke run: 1 split, <= 3,000 train and 5,000 test rows per dataset",
+    )
     p.add_argument("--list", action="store_true", help="list the datasets and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks")
     args = p.parse_args(argv)
@@ -525,11 +525,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.datasets = [
             d for d in DATASETS if args.include_synthetic or not d.synthetic
         ]
-    if args.output is None:
-        name = "tabular_accuracy_quick" if args.quick else "tabular_accuracy"
-        for key, value in (args.skdl_params or {}).items():
-            name += f"_{key}{value}"
-        args.output = RESULTS / f"{name}.json"
+    settings = "".join(f"_{k}{v}" for k, v in (args.skdl_params or {}).items())
+    default_output(args, "tabular_accuracy", settings)
     return args
 
 
@@ -544,33 +541,28 @@ def main(argv=None) -> None:
     if args.threads:
         limit_threads(args.threads)
     info = machine_info()
-    print(
-        f"# tabular_accuracy: {len(args.datasets)} datasets, models "
-        f"{','.join(args.models)}, {args.splits} split(s), max train rows "
-        f"{args.max_train_rows}, {info['torch_num_threads']} torch thread(s), "
-        f"{info['cpu_count']} CPUs, skdl settings {args.skdl_params or 'defaults'}",
-        flush=True,
+    print_opening(
+        "tabular_accuracy",
+        f"{len(args.datasets)} datasets, models {','.join(args.models)}, "
+        f"{args.splits} split(s), max train rows {args.max_train_rows}, skdl "
+        f"settings {args.skdl_params or 'defaults'}",
+        info,
     )
-    payload = {
-        "benchmark": "tabular_accuracy",
-        "quick": bool(args.quick),
-        "config": {
-            "datasets": [d.name for d in args.datasets],
-            "models": args.models,
-            "n_folds": N_FOLDS,
-            "splits": args.splits,
-            "max_train_rows": args.max_train_rows,
-            "max_test_rows": args.max_test_rows,
-            "cap_large_datasets": not args.no_cap,
-            "min_class_rows": MIN_CLASS_ROWS,
-            "ties": TIES,
-            "seed": args.seed,
-            "skdl_params": args.skdl_params or {},
-        },
-        "machine": info,
-        "datasets": {},
-        "records": [],
+    config = {
+        "datasets": [d.name for d in args.datasets],
+        "models": args.models,
+        "n_folds": N_FOLDS,
+        "splits": args.splits,
+        "max_train_rows": args.max_train_rows,
+        "max_test_rows": args.max_test_rows,
+        "cap_large_datasets": not args.no_cap,
+        "min_class_rows": MIN_CLASS_ROWS,
+        "ties": TIES,
+        "seed": args.seed,
+        "skdl_params": args.skdl_params or {},
     }
+    payload = payload_header("tabular_accuracy", config, info, quick=args.quick)
+    payload.update(datasets={}, records=[])
     for ds in args.datasets:
         try:
             ds_info, records = run_dataset(ds, root, args)

@@ -32,10 +32,12 @@ import warnings
 from pathlib import Path
 
 from _common import (
-    RESULTS,
+    add_common_args,
+    default_output,
     limit_threads,
     machine_info,
     markdown_table,
+    payload_header,
     peak_rss_mb,
     reset_peak_rss,
     timed,
@@ -387,22 +389,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         help=f"comma-separated subset of {','.join(ALTERNATIVES)}",
     )
     p.add_argument(
-        "--threads",
-        type=int,
-        default=torch.get_num_threads(),
-        help="torch and BLAS threads in every worker (default: torch's default)",
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
         "--no-warmup",
         dest="warmup",
         action="store_false",
         help="skip the short untimed fit before the timed one",
-    )
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: 10,000 samples, 2 epochs, 1 repeat",
     )
     p.add_argument(
         "--profile",
@@ -411,14 +401,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar="N",
         help="run each fit under cProfile and print its top N functions",
     )
-    p.add_argument("--output", type=Path, default=None, help="JSON path")
+    add_common_args(
+        p,
+        threads_default=torch.get_num_threads(),
+        threads_help="torch and BLAS threads in every worker (default: torch's "
+        "default)",
+        quick_help="smoke run: 10,000 samples, 2 epochs, 1 repeat",
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
         args.n_samples, args.epochs, args.repeats = 10_000, 2, 1
-    if args.output is None:
-        name = "tabular_speed_quick.json" if args.quick else "tabular_speed.json"
-        args.output = RESULTS / name
+    default_output(args, "tabular_speed")
     return args
 
 
@@ -468,27 +462,22 @@ def main(argv=None) -> None:
     rows = summarize(runs, alternatives, batch_sizes)
     print()
     print(markdown_table(rows, COLUMNS))
-    payload = {
-        "benchmark": "tabular_speed",
-        "quick": bool(args.quick),
-        "config": {
-            "n_samples": args.n_samples,
-            "n_features": N_FEATURES,
-            "n_informative": N_INFORMATIVE,
-            "n_classes": N_CLASSES,
-            "hidden_layer_sizes": list(HIDDEN),
-            "lr": LR,
-            "epochs": args.epochs,
-            "repeats": args.repeats,
-            "batch_sizes": batch_sizes,
-            "threads": args.threads,
-            "warmup": args.warmup,
-            "seed": args.seed,
-        },
-        "machine": info,
-        "summary": rows,
-        "runs": runs,
+    config = {
+        "n_samples": args.n_samples,
+        "n_features": N_FEATURES,
+        "n_informative": N_INFORMATIVE,
+        "n_classes": N_CLASSES,
+        "hidden_layer_sizes": list(HIDDEN),
+        "lr": LR,
+        "epochs": args.epochs,
+        "repeats": args.repeats,
+        "batch_sizes": batch_sizes,
+        "threads": args.threads,
+        "warmup": args.warmup,
+        "seed": args.seed,
     }
+    payload = payload_header("tabular_speed", config, info, quick=args.quick)
+    payload.update(summary=rows, runs=runs)
     path = write_json(args.output, payload)
     print(f"\nsaved {path}")
 

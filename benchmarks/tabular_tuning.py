@@ -27,11 +27,14 @@ from pathlib import Path
 from _common import (
     BY_NAME,
     CLF,
-    RESULTS,
+    add_common_args,
+    default_output,
     limit_threads,
     load_table,
     machine_info,
     markdown_table,
+    payload_header,
+    print_opening,
     require_data,
     subsample,
     write_json,
@@ -124,18 +127,18 @@ def parse_args(argv=None):
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--n-iter", type=int, default=12, help="random-search candidates")
     p.add_argument("--max-train-rows", type=int, default=3000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--quick", action="store_true", help="smoke run: 1 dataset, 2 iter")
-    p.add_argument("--output", type=Path, default=None)
+    add_common_args(
+        p,
+        threads_default=1,
+        quick_help="smoke run: 1 dataset, 2 iter",
+        output_help=None,
+    )
     args = p.parse_args(argv)
     args.datasets = [BY_NAME[d.strip()] for d in args.datasets.split(",")]
     args.methods = [m.strip() for m in args.methods.split(",")]
     if args.quick:
         args.datasets, args.n_iter, args.max_train_rows = args.datasets[:1], 2, 500
-    if args.output is None:
-        name = "tabular_tuning_quick.json" if args.quick else "tabular_tuning.json"
-        args.output = RESULTS / name
+    default_output(args, "tabular_tuning")
     return args
 
 
@@ -144,20 +147,20 @@ def main(argv=None) -> None:
     root = require_data("tabular")
     threads = limit_threads(args.threads) if args.threads else {}
     info = machine_info()
-    print(f"# tabular_tuning: {len(args.datasets)} datasets, n_iter {args.n_iter}")
-    payload = {
-        "benchmark": "tabular_tuning",
-        "config": {
-            "datasets": [d.name for d in args.datasets],
-            "methods": args.methods,
-            "n_iter": args.n_iter,
-            "max_train_rows": args.max_train_rows,
-            "seed": args.seed,
-            **threads,
-        },
-        "machine": info,
-        "results": [],
+    print_opening(
+        "tabular_tuning", f"{len(args.datasets)} datasets, n_iter {args.n_iter}", info
+    )
+    config = {
+        "datasets": [d.name for d in args.datasets],
+        "methods": args.methods,
+        "n_iter": args.n_iter,
+        "max_train_rows": args.max_train_rows,
+        "seed": args.seed,
+        **threads,
     }
+    # No "quick" key: the records of this benchmark never had one.
+    payload = payload_header("tabular_tuning", config, info)
+    payload["results"] = []
     for ds in args.datasets:
         payload["results"].extend(run(ds, root, args))
         write_json(args.output, payload)

@@ -58,15 +58,17 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from _common import (
-    RESULTS,
+    add_common_args,
     data_root,
+    default_output,
     limit_threads,
     machine_info,
     markdown_table,
+    payload_header,
+    print_opening,
     require_data,
     timed,
     write_json,
@@ -347,20 +349,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="score on a seeded subset of N test images per task (default: all)",
     )
     p.add_argument("--arms", default=",".join(ARMS), help=f"subset of {','.join(ARMS)}")
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch and BLAS threads (default 1: steadiest on a shared machine)",
-    )
     p.add_argument("--verbose", type=int, default=0, help="1: a row per epoch")
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: pretrain on 2,000 images for 1 epoch, 1 seed, "
+    add_common_args(
+        p,
+        threads_default=1,
+        threads_help="torch and BLAS threads (default 1: steadiest on a shared "
+        "machine)",
+        seed=False,
+        quick_help="smoke run: pretrain on 2,000 images for 1 epoch, 1 seed, "
         "5 fine-tuning epochs, 1,000 test images",
     )
-    p.add_argument("--output", type=Path, default=None, help="JSON path")
     args = p.parse_args(argv)
     args.arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     args.shots = sorted({int(k) for k in args.shots.split(",") if k.strip()})
@@ -372,10 +370,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.quick:
         args.seeds, args.pretrain_samples, args.pretrain_epochs = 1, 2000, 1
         args.epochs, args.unfreeze_at, args.n_test = 5, 3, args.n_test or 1000
-    if args.output is None:
-        suffix = "" if args.pair == "fmnist-split" else f"_{args.pair}"
-        name = f"transfer_learning{suffix}{'_quick' if args.quick else ''}.json"
-        args.output = RESULTS / name
+    pair = "" if args.pair == "fmnist-split" else f"_{args.pair}"
+    default_output(args, f"transfer_learning{pair}")
     return args
 
 
@@ -418,54 +414,45 @@ def main(argv=None) -> None:
     seeds = list(range(args.seeds))
 
     info = machine_info()
-    print(
-        f"# transfer_learning ({args.pair}): pretrain on {len(X_src)} {src_name} "
-        f"images of classes {list(src_classes)}; fine-tune on {args.shots} per "
-        f"class of {tgt_name} classes {list(tgt_classes)}, "
-        f"seeds {seeds}, arms {','.join(args.arms)}; {info['torch_num_threads']} "
-        f"torch thread(s), {info['cpu_count']} CPUs, load average "
-        f"{info['load_average_at_start']}",
-        flush=True,
+    print_opening(
+        f"transfer_learning ({args.pair})",
+        f"pretrain on {len(X_src)} {src_name} images of classes "
+        f"{list(src_classes)}; fine-tune on {args.shots} per class of {tgt_name} "
+        f"classes {list(tgt_classes)}, seeds {seeds}, arms {','.join(args.arms)}",
+        info,
     )
-    payload = {
-        "benchmark": "transfer_learning",
-        "quick": bool(args.quick),
-        "config": {
-            "pair": args.pair,
-            "dataset": src_name if src_name == tgt_name else f"{src_name}->{tgt_name}",
-            "source_dataset": src_name,
-            "target_dataset": tgt_name,
-            "source_classes": list(src_classes),
-            "target_classes": list(tgt_classes),
-            "pretrain_samples": len(X_src),
-            "pretrain_epochs": args.pretrain_epochs,
-            "shots": args.shots,
-            "seeds": seeds,
-            "arms": args.arms,
-            "fine_tune": {
-                "max_epochs": args.epochs,
-                "early_stopping": False,
-                "lr": 1e-3,
-                # ImageClassifier's default: "cosine" since b29ed85, None before.
-                "lr_schedule": _default_lr_schedule(),
-                "optimizer": "adam",
-                "batch_size": "auto",
-                "two_stage": {
-                    "unfreeze_at": args.unfreeze_at,
-                    "backbone_lr_scale": 0.1,
-                },
+    config = {
+        "pair": args.pair,
+        "dataset": src_name if src_name == tgt_name else f"{src_name}->{tgt_name}",
+        "source_dataset": src_name,
+        "target_dataset": tgt_name,
+        "source_classes": list(src_classes),
+        "target_classes": list(tgt_classes),
+        "pretrain_samples": len(X_src),
+        "pretrain_epochs": args.pretrain_epochs,
+        "shots": args.shots,
+        "seeds": seeds,
+        "arms": args.arms,
+        "fine_tune": {
+            "max_epochs": args.epochs,
+            "early_stopping": False,
+            "lr": 1e-3,
+            # ImageClassifier's default: "cosine" since b29ed85, None before.
+            "lr_schedule": _default_lr_schedule(),
+            "optimizer": "adam",
+            "batch_size": "auto",
+            "two_stage": {
+                "unfreeze_at": args.unfreeze_at,
+                "backbone_lr_scale": 0.1,
             },
-            "n_source_test": len(y_src_test),
-            "n_target_test": len(y_tgt_test),
-            "target_gain": TARGET_GAIN,
-            **threads,
         },
-        "machine": info,
-        "pretrain": None,
-        "runs": [],
-        "summary": [],
-        "verdicts": {},
+        "n_source_test": len(y_src_test),
+        "n_target_test": len(y_tgt_test),
+        "target_gain": TARGET_GAIN,
+        **threads,
     }
+    payload = payload_header("transfer_learning", config, info, quick=args.quick)
+    payload.update(pretrain=None, runs=[], summary=[], verdicts={})
     pretrained, payload["pretrain"] = pretrain(
         X_src, y_src, X_src_test, y_src_test, args
     )
