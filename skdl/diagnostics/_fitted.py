@@ -17,10 +17,10 @@ from sklearn.pipeline import Pipeline
 from .._base import BaseDLEstimator
 
 __all__ = [
-    "loss_floor",
     "baseline_loss",
     "early_stopping_fired",
     "fitted_dl_estimator",
+    "loss_floor",
     "score_name",
 ]
 
