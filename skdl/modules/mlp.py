@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from .embeddings import PeriodicEmbedding
+from .embeddings import PeriodicEmbedding, PiecewiseLinearEmbedding
 
 __all__ = ["TabularMLP"]
 
@@ -55,15 +55,19 @@ class TabularMLP(nn.Module):
         Normalization between each hidden linear layer and its activation.
     n_outputs : int
         Width of the linear output (logits or regression outputs).
-    numeric_embedding : {"periodic"} or None, default=None
-        Embed each numeric feature with :class:`PeriodicEmbedding` before the
-        first hidden layer; None feeds the numeric features as they are.
+    numeric_embedding : {"periodic", "piecewise"} or None, default=None
+        Embed each numeric feature with :class:`PeriodicEmbedding` or
+        :class:`PiecewiseLinearEmbedding` before the first hidden layer; None
+        feeds the numeric features as they are.
+    bin_edges : sequence of array-like, optional
+        Bin edges of each numeric feature, required by
+        ``numeric_embedding="piecewise"``.
 
     Attributes
     ----------
     embeddings : torch.nn.ModuleList
         One embedding table per categorical column.
-    numeric_embedding : PeriodicEmbedding or None
+    numeric_embedding : PeriodicEmbedding, PiecewiseLinearEmbedding or None
         The numeric-feature embedding, if any.
     blocks : torch.nn.ModuleList
         The hidden layers, each ``Linear -> [Norm] -> activation -> [Dropout]``.
@@ -84,6 +88,7 @@ class TabularMLP(nn.Module):
         normalization: str | None,
         n_outputs: int,
         numeric_embedding: str | None = None,
+        bin_edges: Sequence | None = None,
     ) -> None:
         super().__init__()
         self.embeddings = nn.ModuleList(
@@ -94,16 +99,23 @@ class TabularMLP(nn.Module):
             # training row maps to it, stays) at the neutral zero vector.
             with torch.no_grad():
                 emb.weight[0].zero_()
-        if numeric_embedding == "periodic" and n_numeric:
-            self.numeric_embedding = PeriodicEmbedding(n_numeric)
-            n_numeric = self.numeric_embedding.out_features
-        elif numeric_embedding in ("periodic", None):
-            self.numeric_embedding = None
-        else:
+        if numeric_embedding not in ("periodic", "piecewise", None):
             raise ValueError(
-                f"numeric_embedding must be 'periodic' or None, got "
+                f"numeric_embedding must be 'periodic', 'piecewise' or None, got "
                 f"{numeric_embedding!r}."
             )
+        self.numeric_embedding = None
+        if numeric_embedding == "periodic" and n_numeric:
+            self.numeric_embedding = PeriodicEmbedding(n_numeric)
+        elif numeric_embedding == "piecewise" and n_numeric:
+            if bin_edges is None or len(bin_edges) != n_numeric:
+                raise ValueError(
+                    f"numeric_embedding='piecewise' needs bin_edges for each of "
+                    f"the {n_numeric} numeric features."
+                )
+            self.numeric_embedding = PiecewiseLinearEmbedding(bin_edges)
+        if self.numeric_embedding is not None:
+            n_numeric = self.numeric_embedding.out_features
         width = n_numeric + sum(embedding_dims)
         if width == 0:
             raise ValueError("TabularMLP needs at least one input feature.")

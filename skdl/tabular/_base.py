@@ -21,6 +21,9 @@ from ._encoding import SCALERS, TabularEncoder, embedding_size
 
 __all__ = ["TabularMixin"]
 
+#: Most quantile bins per numeric feature of ``numeric_embedding="piecewise"``.
+N_BINS = 32
+
 #: Dense copies of sparse input above this many bytes are refused.
 MAX_DENSE_BYTES = 2 * 1024**3
 
@@ -62,7 +65,7 @@ class TabularMixin(BaseDLEstimator):
         "normalization": [StrOptions({"batch", "layer"}), None],
         "scaling": [StrOptions(set(SCALERS)), None],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "numeric_embedding": [StrOptions({"periodic"}), None],
+        "numeric_embedding": [StrOptions({"periodic", "piecewise"}), None],
         "n_ensemble": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
@@ -143,7 +146,10 @@ class TabularMixin(BaseDLEstimator):
         if getattr(source, "encoder_", None) is not None:
             self.encoder_ = self._source_encoder(source, X)
         else:
-            self.encoder_ = TabularEncoder(scaling=self.scaling).fit(rows)
+            n_bins = N_BINS if self.numeric_embedding == "piecewise" else None
+            self.encoder_ = TabularEncoder(scaling=self.scaling, n_bins=n_bins).fit(
+                rows
+            )
 
     def _source_encoder(self, source, X) -> TabularEncoder:
         """The fitted encoding of the estimator whose weights are transferred.
@@ -192,6 +198,7 @@ class TabularMixin(BaseDLEstimator):
             normalization=self.normalization,
             n_outputs=n_outputs,
             numeric_embedding=self.numeric_embedding,
+            bin_edges=self.encoder_.bin_edges_,
         )
 
     def __sklearn_tags__(self):

@@ -25,6 +25,8 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
+from ..modules.embeddings import quantile_bin_edges
+
 __all__ = [
     "SCALERS",
     "MedianImputer",
@@ -231,6 +233,9 @@ class TabularEncoder:
     ----------
     scaling : {"robust_clip", "standard", "robust", "minmax", "quantile"} or None
         How numeric columns are scaled after imputation.
+    n_bins : int or None, default=None
+        When set, also learn quantile bin edges (at most ``n_bins`` bins) of
+        each encoded numeric column, for piecewise-linear embeddings.
 
     Attributes
     ----------
@@ -242,10 +247,15 @@ class TabularEncoder:
         Embedding table sizes, including the reserved unknown and missing codes.
     n_numeric_out_ : int
         Width of ``x_num``, indicator columns included.
+    bin_edges_ : list of ndarray or None
+        Quantile bin edges of each ``x_num`` column (None without ``n_bins``).
     """
 
-    def __init__(self, scaling: str | None = "standard") -> None:
+    def __init__(
+        self, scaling: str | None = "standard", n_bins: int | None = None
+    ) -> None:
         self.scaling = scaling
+        self.n_bins = n_bins
 
     def _split(self, X) -> tuple[np.ndarray, np.ndarray | None]:
         if isinstance(X, pd.DataFrame):
@@ -279,6 +289,13 @@ class TabularEncoder:
         else:
             self.numeric_ = None
             self.n_numeric_out_ = 0
+        self.bin_edges_ = None
+        if self.n_bins is not None and self.numeric_ is not None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                encoded = _to_float32(
+                    self.numeric_.transform(num), self.numeric_columns_
+                )
+            self.bin_edges_ = quantile_bin_edges(encoded, self.n_bins)
         if cat is not None and cat.shape[1]:
             self.categorical_ = OrdinalEncoder(
                 handle_unknown="use_encoded_value",

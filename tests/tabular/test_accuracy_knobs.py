@@ -10,7 +10,12 @@ from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.metrics import r2_score
 
 from skdl import TabularClassifier, TabularRegressor
-from skdl.modules import PeriodicEmbedding, TabularMLP
+from skdl.modules import (
+    PeriodicEmbedding,
+    PiecewiseLinearEmbedding,
+    TabularMLP,
+    quantile_bin_edges,
+)
 from skdl.tabular._encoding import RobustSmoothClip
 
 
@@ -94,7 +99,77 @@ def test_periodic_embedding_fits_an_oscillating_feature_better():
     assert scores["periodic"] > scores[None] + 0.2
 
 
-def test_numeric_embedding_with_dataframe_and_categoricals():
+def test_quantile_bin_edges_adapt_to_each_column():
+    rng = np.random.default_rng(0)
+    X = np.column_stack(
+        [rng.normal(size=500), rng.integers(0, 3, size=500), np.full(500, 2.0)]
+    )
+    edges = quantile_bin_edges(X, n_bins=8)
+    assert len(edges[0]) == 9  # continuous: all 8 bins
+    np.testing.assert_allclose(edges[0][[0, -1]], [X[:, 0].min(), X[:, 0].max()])
+    np.testing.assert_allclose(edges[1], [0.0, 1.0, 2.0])  # 3 values: 2 bins
+    np.testing.assert_allclose(edges[2], [2.0, 3.0])  # constant: one unit bin
+    assert all(np.all(np.diff(e) > 0) for e in edges)
+
+
+def test_piecewise_linear_encoding_values():
+    emb = PiecewiseLinearEmbedding([[0.0, 1.0, 3.0, 4.0], [0.0, 2.0]], d_embedding=2)
+    x = torch.tensor([[-1.0, 1.0], [2.0, 5.0], [10.0, -2.0]])
+    basis = emb._basis(x)
+    expected = torch.tensor(
+        [
+            # below the first edge the first bin goes negative
+            [[-1.0, 0.0, 0.0], [0.5, 0.0, 0.0]],
+            # inside the middle bin; the 2nd feature's padding bins stay 0
+            [[1.0, 0.5, 0.0], [2.5, 0.0, 0.0]],
+            # beyond the last edge the last bin exceeds 1
+            [[1.0, 1.0, 7.0], [-1.0, 0.0, 0.0]],
+        ]
+    )
+    torch.testing.assert_close(basis, expected)
+    out = emb(x)
+    assert out.shape == (3, 2 + 2 * 2) == (3, emb.out_features)
+    torch.testing.assert_close(out[:, :2], x)
+    # The map starts at zero: at first the network sees only the raw values.
+    torch.testing.assert_close(out[:, 2:], torch.zeros(3, 4))
+    out.sum().backward()
+    assert emb.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("edges", [[[0.0]], [[0.0, 1.0, 1.0]], [[2.0, 1.0]], []])
+def test_piecewise_linear_embedding_rejects_bad_edges(edges):
+    with pytest.raises(ValueError, match="bin_edges"):
+        PiecewiseLinearEmbedding(edges)
+
+
+def test_piecewise_embedding_fits_a_step_better_than_raw_values():
+    # y jumps at three thresholds of one feature: trees find such splits at
+    # once, a small MLP on the raw value smooths them; quantile bins give the
+    # network the thresholds' neighbourhoods directly.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(600, 1))
+    X_test = rng.uniform(-2, 2, size=(300, 1))
+
+    def target(x):
+        return np.digitize(x[:, 0], [-1.2, 0.1, 0.9]) * 1.0
+
+    scores = {}
+    for emb in (None, "piecewise"):
+        reg = TabularRegressor(
+            hidden_layer_sizes=(32,),
+            numeric_embedding=emb,
+            max_epochs=40,
+            early_stopping=False,
+            lr=3e-3,
+            random_state=0,
+        ).fit(X, target(X))
+        scores[emb] = r2_score(target(X_test), reg.predict(X_test))
+    assert scores["piecewise"] > 0.97
+    assert scores["piecewise"] > scores[None] + 0.02
+
+
+@pytest.mark.parametrize("embedding", ["periodic", "piecewise"])
+def test_numeric_embedding_with_dataframe_and_categoricals(embedding):
     rng = np.random.default_rng(1)
     X = pd.DataFrame(
         {
@@ -105,7 +180,7 @@ def test_numeric_embedding_with_dataframe_and_categoricals():
     )
     y = (X["a"] > 0).astype(int).to_numpy()
     clf = TabularClassifier(
-        numeric_embedding="periodic",
+        numeric_embedding=embedding,
         scaling="robust_clip",
         max_epochs=5,
         random_state=0,
@@ -113,6 +188,14 @@ def test_numeric_embedding_with_dataframe_and_categoricals():
     proba = clf.predict_proba(X)
     assert proba.shape == (120, 2)
     assert np.isfinite(proba).all()
+    # Two numeric columns plus the missing-value indicator of "c".
+    assert clf.encoder_.n_numeric_out_ == 3
+    if embedding == "piecewise":
+        assert len(clf.encoder_.bin_edges_) == 3
+        # The scaled 0/1 indicator: one bin between its two values.
+        assert len(clf.encoder_.bin_edges_[2]) == 2
+    else:
+        assert clf.encoder_.bin_edges_ is None
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
