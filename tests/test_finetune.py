@@ -323,7 +323,6 @@ def test_tabular_weights_file_and_blocks(tmp_path):
         random_state=1,
     ).fit(X, y)
     assert b.frozen_parameters_ == [
-        "numeric_embedding.frequencies",
         "numeric_embedding.weight",
         "numeric_embedding.bias",
         "blocks.0.0.weight",
