@@ -36,6 +36,9 @@ __all__ = ["BaseDLEstimator"]
 
 _INT32_MAX = np.iinfo(np.int32).max
 
+#: ``patience="auto"`` waits 5 epochs instead of 10 from this many training rows.
+AUTO_PATIENCE_ROWS = 10_000
+
 
 class BaseDLEstimator(BaseEstimator):
     """Base class: validation, the training skeleton, history and tags.
@@ -50,7 +53,10 @@ class BaseDLEstimator(BaseEstimator):
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "l1": [Interval(numbers.Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
-        "patience": [Interval(numbers.Integral, 1, None, closed="left")],
+        "patience": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -148,6 +154,21 @@ class BaseDLEstimator(BaseEstimator):
         if self.batch_size == "auto":
             return int(min(256, max(32, n_train // 10)))
         return int(self.batch_size)
+
+    def _resolve_patience(self, n_train: int) -> int:
+        """``patience="auto"``: 10 epochs, or 5 from 10,000 training rows on.
+
+        An epoch of a large table is many optimizer steps and its validation
+        loss is averaged over many rows, so it is less noisy and a model
+        that has not improved for 5 of them rarely does later: on 8 tables
+        of 4,700 to 73,000 training rows, 5 instead of 10 gave the same test
+        score on 7 (cpu_act: 0.15 points less R²) in 9 to 51% less time
+        (``docs/benchmarks.rst``). On tables of 3,000 rows, 5 or 6 cost
+        accuracy.
+        """
+        if self.patience == "auto":
+            return 10 if n_train < AUTO_PATIENCE_ROWS else 5
+        return int(self.patience)
 
     def _resolve_device(self) -> str:
         accelerator = active_accelerator()
@@ -349,6 +370,7 @@ class BaseDLEstimator(BaseEstimator):
     def _fit_net(self, params: dict, train_ds, valid_ds, seed: int):
         """Build one skorch net from ``seed`` and fit it on ``train_ds``."""
         batch_size = self._resolve_batch_size(len(train_ds))
+        params = {**params, "patience": self._resolve_patience(len(train_ds))}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module, callbacks, frozen_norm = self._prepare_module(self._n_outputs())

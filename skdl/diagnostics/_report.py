@@ -304,6 +304,9 @@ def diagnose(estimator) -> DiagnosisReport:
     est = fitted_dl_estimator(estimator, caller="diagnose")
     history = est.history_
     params = est.get_params(deep=False)
+    stopper = dict(est.net_.callbacks_).get("early_stopping")
+    if stopper is not None:
+        params["patience"] = stopper.patience  # what patience="auto" chose
     has_valid = "valid_loss" in history.columns
     base = baseline_loss(est)
     best, last = int(est.best_epoch_), int(history.index[-1])

@@ -102,8 +102,11 @@ or None, default="robust_clip"
         score it every epoch, stop when the validation loss has not improved
         by ``tol`` for ``patience`` epochs, and restore the best epoch's
         weights. With False, train ``max_epochs`` on all the data.
-    patience : int, default=10
-        Epochs without improvement before early stopping.
+    patience : int or "auto", default="auto"
+        Epochs without improvement before early stopping. ``"auto"`` waits
+        10 epochs, or 5 when the training split has 10,000 rows or more: an
+        epoch of a large table is many updates and a less noisy validation
+        loss, and waiting longer rarely finds a better epoch there.
     validation_fraction : float, default=0.1
         Share of the training data held out for validation.
     tol : float, default=1e-4
@@ -235,7 +238,7 @@ or None, default="robust_clip"
         unfreeze_at=None,
         backbone_lr_scale=1.0,
         early_stopping=True,
-        patience=10,
+        patience="auto",
         validation_fraction=0.1,
         tol=1e-4,
         max_epochs=200,

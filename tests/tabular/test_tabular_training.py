@@ -346,6 +346,26 @@ def test_early_stopping_stops_by_patience_and_tol(tol, patience):
     assert clf.best_epoch_ == int(np.argmin(losses)) + 1
 
 
+@pytest.mark.parametrize("threshold, expected", [(10_000, 10), (100, 5)])
+def test_patience_auto_waits_less_on_large_training_splits(
+    monkeypatch, threshold, expected
+):
+    import skdl._base
+
+    # 200 rows: 150 train after the split; lower the row threshold to reach
+    # the large-table branch without a large table.
+    monkeypatch.setattr(skdl._base, "AUTO_PATIENCE_ROWS", threshold)
+    X, y = _overfitting_data()
+    clf = TabularClassifier(
+        (32,), lr=0.02, max_epochs=100, validation_fraction=0.25, random_state=0
+    ).fit(X, y)
+    assert clf.patience == "auto"  # the parameter itself is left alone
+    assert dict(clf.net_.callbacks_)["early_stopping"].patience == expected
+    losses = clf.history_["valid_loss"].to_numpy()
+    stop, _ = _stopping_epoch(losses, clf.tol, expected)
+    assert clf.n_epochs_ == stop < 100
+
+
 @pytest.mark.parametrize("tol", [0.0, 0.01])
 def test_early_stopping_restores_the_lowest_validation_loss_epoch(tol):
     X, y = _overfitting_data()
