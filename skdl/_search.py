@@ -60,7 +60,7 @@ def _tabular_space(estimator) -> dict:
         "hidden_layer_sizes": [(128,), (256, 256), (512, 512), (256, 256, 256)],
         "normalization": [None, "batch", "layer"],
         "scaling": ["robust_clip", "quantile", "standard"],
-        "numeric_embedding": [None, "periodic"],
+        "numeric_embedding": [None, "periodic", "piecewise", "piecewise"],
         "batch_size": [64, 128, 256, 512],
     }
     if isinstance(estimator, TabularClassifier):
