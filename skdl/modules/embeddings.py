@@ -159,9 +159,11 @@ class PiecewiseLinearEmbedding(_PerFeatureEmbedding):
     (like version "B" of the ``rtdl_num_embeddings`` package), so training
     starts from a plain MLP on the scaled values and grows the piecewise
     part only as far as it helps. On two folds of skdl's tabular benchmark
-    this beat a randomly initialised map followed by a ReLU on 19 of 38
-    table-folds and lost 10, gaining most on smooth regression tables
-    (music +4 to +5 points R², houses and California +1 to +2).
+    it was ahead of a randomly initialised map followed by a ReLU on 19 of
+    38 table-folds and behind on 10, most on smooth regression tables
+    (music +4 to +5 points R², houses and California +1 to +2); that
+    comparison also moved the bin edges from interpolated quantiles to
+    observed values (``docs/benchmarks.rst``).
 
     Parameters
     ----------

@@ -64,8 +64,8 @@ or None, default="robust_clip"
         the network tree-like thresholds and trains in fewer epochs.
         ``"periodic"`` embeds each one with trainable sin/cos features and
         a small linear map per feature
-        (:class:`skdl.modules.PeriodicEmbedding`, "PLR"), which suits small
-        tables with smooth or oscillating effects. Both keep the scaled value
+        (:class:`skdl.modules.PeriodicEmbedding`, "PLR"); it scored higher
+        on the benchmark's two 1,000-row tables. Both keep the scaled value
         next to the embedding; None feeds only the scaled values.
     n_ensemble : int, default=1
         Number of networks trained and averaged (their predicted
