@@ -142,7 +142,7 @@ def gradient_norms(X, y, activation, normalization=None, seed=0):
     return [block[0].weight.grad.norm().item() for block in module.blocks]
 
 
-#: Pixels enter the hidden layers directly (standardized, no periodic
+#: Pixels enter the hidden layers directly (standardized, no numeric
 #: embedding) and the targets are not smoothed, so that the activations act on
 #: the plain MLP this page is about.
 PLAIN_MLP = dict(

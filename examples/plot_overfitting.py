@@ -69,7 +69,7 @@ out_dir = os.environ.get("SKDL_EXAMPLES_OUT") or tempfile.mkdtemp(
 out_dir = Path(out_dir)
 out_dir.mkdir(parents=True, exist_ok=True)
 
-# The plain MLP on standardized inputs (no periodic embedding, no label
+# The plain MLP on standardized inputs (no numeric embedding, no label
 # smoothing, so the losses are plain cross-entropies): the three
 # settings below differ only in the regularization this page is about.
 common = {
