@@ -291,11 +291,7 @@ class TabularEncoder:
             self.n_numeric_out_ = 0
         self.bin_edges_ = None
         if self.n_bins is not None and self.numeric_ is not None:
-            with np.errstate(over="ignore", invalid="ignore"):
-                encoded = _to_float32(
-                    self.numeric_.transform(num), self.numeric_columns_
-                )
-            self.bin_edges_ = quantile_bin_edges(encoded, self.n_bins)
+            self.bin_edges_ = quantile_bin_edges(self._encode_numeric(num), self.n_bins)
         if cat is not None and cat.shape[1]:
             self.categorical_ = OrdinalEncoder(
                 handle_unknown="use_encoded_value",
@@ -310,14 +306,18 @@ class TabularEncoder:
             self.cardinalities_ = []
         return self
 
+    def _encode_numeric(self, num: np.ndarray) -> np.ndarray:
+        """Impute and scale the numeric columns into the network's float32."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            encoded = self.numeric_.transform(num)
+        return _to_float32(encoded, self.numeric_columns_)
+
     def transform(self, X) -> dict[str, np.ndarray]:
         """Encode X; unseen categories map to the unknown code."""
         num, cat = self._split(X)
         out = {}
         if self.numeric_ is not None:
-            with np.errstate(over="ignore", invalid="ignore"):
-                encoded = self.numeric_.transform(num)
-            out["x_num"] = _to_float32(encoded, self.numeric_columns_)
+            out["x_num"] = self._encode_numeric(num)
         else:
             out["x_num"] = np.zeros((len(num), 0), dtype=np.float32)
         if self.categorical_ is not None:
