@@ -191,6 +191,16 @@ class BaseDLEstimator(BaseEstimator):
                 f"device={device!r} was requested but no CUDA GPU is available "
                 f"to torch here; use device='auto' or 'cpu'."
             )
+        if parsed.type not in ("cpu", "cuda"):
+            backend = getattr(torch.backends, parsed.type, None) or getattr(
+                torch, parsed.type, None
+            )
+            available = getattr(backend, "is_available", None)
+            if available is None or not available():
+                raise ValueError(
+                    f"device={device!r} was requested but torch has no "
+                    f"{parsed.type!r} device here; use device='auto' or 'cpu'."
+                )
         return device
 
     def _check_precision(self, device: str) -> None:
@@ -225,7 +235,12 @@ class BaseDLEstimator(BaseEstimator):
         if not self.early_stopping:
             return index, None
         n_valid = int(np.ceil(self.validation_fraction * n))
-        if n < 2 or n - n_valid < 1:
+        if n >= 2 and n - n_valid < 1:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} of {n} samples "
+                f"leaves no training rows; use a smaller validation_fraction."
+            )
+        if n < 2:
             raise ValueError(
                 f"early_stopping=True needs at least 2 samples to carve out a "
                 f"validation split, got n_samples={n}. Pass more data or set "
@@ -292,9 +307,20 @@ class BaseDLEstimator(BaseEstimator):
         self : object
             The fitted estimator.
         """
-        # A refit that fails must not leave the previous network behind.
-        self.__dict__.pop("net_", None)
-        self.__dict__.pop("nets_", None)
+        # A fit that fails (bad input, diverged training) leaves the estimator
+        # as it was: a previously fitted model keeps predicting, consistently
+        # with its fitted attributes. Fitting only ever rebinds attributes,
+        # so a shallow copy of __dict__ is a full snapshot.
+        before = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(self, X, y, sample_weight):
+        self._check_training_params()
         X = self._validate_X(X, reset=True)
         n = _num_samples(X)
         if y is None:
@@ -317,6 +343,37 @@ class BaseDLEstimator(BaseEstimator):
         with share_threads():
             self._train(X, y_encoded, weights, device)
         return self
+
+    def _check_training_params(self) -> None:
+        """What the parameter constraints cannot express, checked at fit."""
+        for name in ("augment", "weights"):
+            value = getattr(self, name, None)
+            if isinstance(value, type):
+                hint = (
+                    "a fitted estimator"
+                    if name == "weights"
+                    else f"e.g. {value.__name__}()"
+                )
+                raise TypeError(
+                    f"{name}={value.__name__} is a class; pass an instance ({hint})."
+                )
+        if isinstance(self.freeze, bool):
+            raise ValueError(
+                f"freeze={self.freeze} is ambiguous: pass freeze='backbone', the "
+                f"number of leading blocks to freeze, or parameter-name patterns."
+            )
+        if (
+            self.freeze is not None
+            and self.unfreeze_at is not None
+            and self.unfreeze_at > self.max_epochs
+        ):
+            warnings.warn(
+                f"unfreeze_at={self.unfreeze_at} is after the last epoch "
+                f"(max_epochs={self.max_epochs}), so the frozen layers stay "
+                f"frozen for the whole fit.",
+                UserWarning,
+                stacklevel=5,
+            )
 
     def _n_members(self) -> int:
         """How many networks ``fit`` trains; ensembles override this."""

@@ -93,6 +93,15 @@ OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "radam": torch.optim.RAdam,
 }
 
+#: Optimizer classes skdl's training loop cannot drive, and why.
+_UNSUPPORTED_OPTIMIZERS = {
+    torch.optim.LBFGS: (
+        "it takes a single parameter group and needs a closure that re-evaluates "
+        "the loss at every step"
+    ),
+    torch.optim.SparseAdam: "it only handles sparse gradients",
+}
+
 
 def resolve_optimizer(
     optimizer: str | type[torch.optim.Optimizer],
@@ -101,6 +110,12 @@ def resolve_optimizer(
     if isinstance(optimizer, str):
         return OPTIMIZERS[optimizer]
     if inspect.isclass(optimizer) and issubclass(optimizer, torch.optim.Optimizer):
+        for unsupported, why in _UNSUPPORTED_OPTIMIZERS.items():
+            if issubclass(optimizer, unsupported):
+                raise ValueError(
+                    f"optimizer={optimizer.__name__} is not supported: {why}. Use "
+                    f"one of {sorted(OPTIMIZERS)} or another torch.optim.Optimizer."
+                )
         return optimizer
     raise ValueError(
         f"optimizer must be one of {sorted(OPTIMIZERS)} or a torch.optim.Optimizer "

@@ -297,14 +297,28 @@ def test_diverging_training_raises_and_suggests_a_lower_lr(early_stopping):
         reg.predict(X)
 
 
-def test_failed_refit_does_not_keep_the_previous_network():
+def test_failed_refit_keeps_the_previous_model():
     X, y = _diverging_regression()
     reg = TabularRegressor((16,), max_epochs=2, random_state=0).fit(X, y)
+    before = reg.predict(X)
     reg.set_params(lr=1e6, optimizer="sgd", scaling=None)
     with pytest.raises(TrainingDivergedError):
         reg.fit(X[:, :3], y)
-    with pytest.raises(NotFittedError):
+    # The earlier fit is intact and consistent: same weights, same inputs.
+    assert reg.n_features_in_ == 5
+    np.testing.assert_array_equal(reg.predict(X), before)
+    with pytest.raises(ValueError, match="3 features"):
         reg.predict(X[:, :3])
+
+
+def test_refit_on_bad_y_keeps_the_previous_model(data):
+    X, y = data
+    clf = TabularClassifier(**FAST).fit(X, y)
+    before = clf.predict_proba(X)
+    with pytest.raises(ValueError, match="class"):
+        clf.fit(X[:, :2], np.zeros(len(y)))
+    assert clf.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
 
 
 def test_diverging_classifier_raises():
