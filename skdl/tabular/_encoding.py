@@ -39,6 +39,10 @@ UNKNOWN_CODE = 0
 MISSING_CODE = 1
 N_RESERVED = 2
 
+#: ``transform`` warns about a column when more than half of its non-missing
+#: values, and at least this many, are categories not seen in ``fit``.
+MIN_UNKNOWN_TO_WARN = 5
+
 
 def _quantile(n_samples: int):
     return QuantileTransformer(
@@ -167,16 +171,49 @@ def _is_categorical(series: pd.Series) -> bool:
     return True
 
 
+def _category_string(value) -> str:
+    """The string a category is stored and looked up under.
+
+    Floats with an integral value take the integer's spelling, so that 1,
+    1.0 and ``np.int64(1)`` are one category, as they are to scikit-learn's
+    ``OrdinalEncoder``: a column of integer codes turns float as soon as it
+    has a gap (pandas has no NaN for int64), and would otherwise match no
+    training category at predict time. Booleans keep their own spelling.
+    """
+    if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
+        number = float(value)
+        if np.isfinite(number) and number.is_integer():
+            return str(int(number))
+    if isinstance(value, np.bool_):
+        return str(bool(value))
+    return str(value)
+
+
+def _category_strings(values: np.ndarray) -> np.ndarray:
+    """``_category_string`` of each value of a 1-D array, NaN where missing."""
+    out = np.empty(len(values), dtype=object)
+    missing = pd.isna(values)
+    out[missing] = np.nan
+    present = values[~missing]
+    if pd.api.types.infer_dtype(present, skipna=False) != "string":
+        present = [_category_string(v) for v in present]
+    out[~missing] = present
+    return out
+
+
 def _as_category_strings(frame: pd.DataFrame) -> np.ndarray:
     """Object array of the categorical columns: strings, with NaN for missing."""
     out = np.empty(frame.shape, dtype=object)
     for j, col in enumerate(frame.columns):
         s = frame[col]
-        values = s.astype(object).to_numpy()
-        missing = pd.isna(values)
-        strings = values.astype(str).astype(object)
-        strings[missing] = np.nan
-        out[:, j] = strings
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            # Convert each category once, then look the rows up by code.
+            names = _category_strings(s.cat.categories.to_numpy(dtype=object))
+            codes = s.cat.codes.to_numpy()
+            column = np.append(names, np.nan)[codes]  # code -1 (missing) -> NaN
+        else:
+            column = _category_strings(s.astype(object).to_numpy())
+        out[:, j] = column
     return out
 
 
@@ -321,6 +358,33 @@ class TabularEncoder:
         else:
             out["x_num"] = np.zeros((len(num), 0), dtype=np.float32)
         if self.categorical_ is not None:
-            codes = self.categorical_.transform(cat) + N_RESERVED
-            out["x_cat"] = codes.astype(np.int64)
+            codes = (self.categorical_.transform(cat) + N_RESERVED).astype(np.int64)
+            self._warn_mostly_unknown(cat, codes)
+            out["x_cat"] = codes
         return out
+
+    def _warn_mostly_unknown(self, cat: np.ndarray, codes: np.ndarray) -> None:
+        """Warn about columns whose values are mostly categories unseen in fit.
+
+        A few unseen categories are expected; most of a column's values being
+        unseen usually means that its values are spelled differently than in
+        training (e.g. codes as text), which would quietly cost accuracy.
+        """
+        present = ~pd.isna(cat)
+        unknown = (codes == UNKNOWN_CODE) & present
+        n_unknown = unknown.sum(axis=0)
+        n_present = present.sum(axis=0)
+        for j in np.flatnonzero(
+            (n_unknown >= MIN_UNKNOWN_TO_WARN) & (2 * n_unknown > n_present)
+        ):
+            seen = [str(c) for c in self.categorical_.categories_[j] if c == c][:5]
+            new = list(dict.fromkeys(cat[unknown[:, j], j]))[:5]
+            warnings.warn(
+                f"Column {self.categorical_columns_[j]!r}: {n_unknown[j]} of "
+                f"{n_present[j]} non-missing values are categories not seen "
+                f"during fit (e.g. {new}; fit saw e.g. {seen}), and all share "
+                f"the 'unknown' embedding. Check that the column holds the same "
+                f"kind of values as in training.",
+                UserWarning,
+                stacklevel=3,
+            )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skdl import TabularClassifier, TabularRegressor
-from skdl.tabular._encoding import embedding_size
+from skdl.tabular._encoding import TabularEncoder, embedding_size
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
 ALL_ROWS = dict(FAST, early_stopping=False)  # the encoder sees every row
@@ -125,6 +127,55 @@ def test_unseen_category_maps_to_the_zero_unknown_embedding():
     b = a.copy()
     b["size"] = "never-seen"
     np.testing.assert_array_equal(clf.predict_proba(a), clf.predict_proba(b))
+
+
+def _category_codes(X_fit, X_new):
+    encoder = TabularEncoder().fit(X_fit)
+    return encoder.transform(X_fit)["x_cat"], encoder.transform(X_new)["x_cat"]
+
+
+@pytest.mark.parametrize(
+    "fit_values, new_values",
+    [
+        # A code column turns float as soon as it has a gap.
+        ([1.0, 2.0, 3.0, np.nan] * 5, [1, 2, 3, 1] * 5),
+        ([1, 2, 3, 1] * 5, [1.0, 2.0, 3.0, np.nan] * 5),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["category", object])
+def test_integral_floats_and_ints_are_the_same_category(fit_values, new_values, dtype):
+    X_fit = pd.DataFrame({"c": pd.Series(fit_values).astype(dtype)})
+    X_new = pd.DataFrame({"c": pd.Series(new_values).astype(dtype)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no "mostly unknown" warning
+        fit_codes, new_codes = _category_codes(X_fit, X_new)
+    present = X_new["c"].notna().to_numpy()
+    assert np.all(new_codes[present, 0] >= 2)
+    # Value v gets the code it had in training.
+    lookup = dict(zip(pd.Series(fit_values).dropna(), fit_codes[:, 0]))
+    expected = [lookup[v] for v in X_new["c"][present]]
+    np.testing.assert_array_equal(new_codes[present, 0], expected)
+
+
+def test_category_spelling_keeps_bools_and_fractions_apart():
+    values = pd.Series([True, 1, 1.5, 1e20, "1.5"] * 4, dtype=object)
+    X = pd.DataFrame({"c": values})
+    _, codes = _category_codes(X, X.assign(c=values.replace({1e20: 10**20})))
+    codes = codes[:5, 0]
+    assert len(set(codes[:4])) == 4  # True, 1, 1.5 and 1e20 stay distinct
+    assert codes[3] >= 2  # the float 1e20 matches the int 10**20
+    assert codes[4] == codes[2]  # "1.5" and 1.5 share a spelling, as before
+
+
+def test_mostly_unknown_categories_at_predict_time_warn():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=30), "c": rng.choice(["a", "b"], 30)})
+    encoder = TabularEncoder().fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        encoder.transform(X.assign(c=["a"] * 28 + ["new", None]))  # a few: fine
+    with pytest.warns(UserWarning, match=r"Column 'c': 30 of 30 .*not seen"):
+        encoder.transform(X.assign(c=X["c"].str.upper()))
 
 
 @pytest.mark.parametrize("missing", [None, np.nan, pd.NA])
