@@ -42,6 +42,8 @@ __all__ = [
     "frozen_norm_layers",
     "hub_checkpoint_path",
     "load_state_dict",
+    "load_state_dict_strict",
+    "read_weights_file",
     "torchvision_weights",
     "transfer_weights",
 ]
@@ -119,6 +121,15 @@ def torchvision_weights(model_name: str, weights: str):
     return enum[member]
 
 
+def _describe(exc: BaseException) -> str:
+    """``"Type: first sentence"`` of an exception, for one-line messages."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = text.split(". ", 1)[0]
+    if len(text) > 150:
+        text = text[:147] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def build_pretrained(model_name: str, weights: str) -> tuple[nn.Module, object]:
     """Build a torchvision model with its pretrained weights, offline-aware.
 
@@ -132,7 +143,13 @@ def build_pretrained(model_name: str, weights: str) -> tuple[nn.Module, object]:
         model = torchvision.models.get_model(model_name, weights=resolved)
     except Exception as exc:  # noqa: BLE001 - any download failure is re-raised
         if path.exists():
-            raise
+            raise ValueError(
+                f"The cached file {path} of the pretrained weights {resolved} "
+                f"could not be loaded ({_describe(exc)}); it is probably "
+                f"truncated or corrupt, or holds another model's weights. Delete "
+                f"it so that it is downloaded again, or replace it with the file "
+                f"from {resolved.url}."
+            ) from exc
         raise FileNotFoundError(
             f"The pretrained weights {resolved} are not in the torch hub cache and "
             f"could not be downloaded ({type(exc).__name__}: {exc}). Download "
@@ -162,6 +179,66 @@ def cpu_state_dict(module: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
 
+def read_weights_file(path) -> object:
+    """Read a file written by ``torch.save`` onto the CPU, safely.
+
+    Only tensors and plain containers are unpickled (``weights_only=True``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+
+    Returns
+    -------
+    saved : object
+        What the file holds, usually a state dict.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file cannot be read as a PyTorch weights file (truncated,
+        corrupt, not written by ``torch.save``, or holding pickled objects
+        other than tensors); the error of ``torch.load`` is chained.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise FileNotFoundError(
+            f"weights file {str(path)!r} is a directory; pass the path of a "
+            f"file saved with torch.save(module.state_dict()) or an "
+            f"estimator's save_weights()."
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file {str(path)!r} does not exist.")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - torch.load fails in many ways
+        raise ValueError(
+            f"{str(path)!r} is not a readable PyTorch state dict "
+            f"({_describe(exc)}). The file may be truncated or corrupt, not "
+            f"written by torch.save, or hold Python objects other than tensors "
+            f"(such as a whole pickled module). Save weights with "
+            f"torch.save(module.state_dict(), path) or an estimator's "
+            f"save_weights()."
+        ) from exc
+
+
+def _check_state(state, where: str) -> dict[str, torch.Tensor]:
+    if not isinstance(state, dict) or not all(
+        isinstance(v, torch.Tensor) for v in state.values()
+    ):
+        raise ValueError(
+            f"{where} does not hold a state dict (a mapping of names "
+            f"to tensors), e.g. as written by torch.save(module.state_dict())"
+            f" or an estimator's save_weights()."
+        )
+    return state
+
+
 def load_state_dict(weights) -> tuple[dict[str, torch.Tensor], str]:
     """State dict and a description from a path or a fitted skdl estimator."""
     # sklearn.frozen.FrozenEstimator wraps a fitted estimator to survive clone.
@@ -171,20 +248,11 @@ def load_state_dict(weights) -> tuple[dict[str, torch.Tensor], str]:
         return cpu_state_dict(net.module_), f"fitted {type(weights).__name__}"
     if isinstance(weights, str | os.PathLike):
         path = Path(weights)
-        if not path.is_file():
-            raise FileNotFoundError(f"weights file {str(path)!r} does not exist.")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = read_weights_file(path)
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
-        if not isinstance(state, dict) or not all(
-            isinstance(v, torch.Tensor) for v in state.values()
-        ):
-            raise ValueError(
-                f"{str(path)!r} does not hold a state dict (a mapping of names "
-                f"to tensors), e.g. as written by torch.save(module.state_dict())"
-                f" or an estimator's save_weights()."
-            )
-        return state, f"file {str(path)!r}"
+        source = f"file {str(path)!r}"
+        return _check_state(state, source), source
     if hasattr(weights, "get_params") and not hasattr(weights, "net_"):
         raise ValueError(
             f"weights={type(weights).__name__}(...) is not fitted; fit it first "
@@ -194,6 +262,71 @@ def load_state_dict(weights) -> tuple[dict[str, torch.Tensor], str]:
         f"weights must be None, a torchvision weights name, a path to a saved "
         f"state dict, or a fitted skdl estimator; got {weights!r}."
     )
+
+
+def _some(names, n: int = 5) -> str:
+    shown = ", ".join(names[:n])
+    return shown + (f", ... ({len(names) - n} more)" if len(names) > n else "")
+
+
+def load_state_dict_strict(
+    module: nn.Module, state: dict[str, torch.Tensor], source: str
+) -> None:
+    """Load ``state`` into ``module`` exactly, or say briefly why it does not fit.
+
+    Unlike :func:`transfer_weights`, every tensor must match: same names,
+    same shapes, nothing left over (as for
+    :meth:`~skdl.TabularClassifier.load_weights`).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    state : dict of str to torch.Tensor
+        A state dict saved from a network of the same architecture.
+    source : str
+        Where ``state`` comes from, for the message.
+
+    Raises
+    ------
+    ValueError
+        If ``state`` is not a mapping of names to tensors, or if its names or
+        shapes differ from the network's; the message gives the counts and
+        the first few names of each kind.
+    """
+    state = _check_state(state, source)
+    own = module.state_dict()
+    unexpected = [k for k in state if k not in own]
+    missing = [k for k in own if k not in state]
+    mismatched = [
+        f"{k}: {tuple(state[k].shape)} -> {tuple(own[k].shape)}"
+        for k in state
+        if k in own and state[k].shape != own[k].shape
+    ]
+    if unexpected or missing or mismatched:
+        problems = []
+        if missing:
+            problems.append(
+                f"{len(missing)} of the network's {len(own)} tensors are not in "
+                f"it ({_some(missing)})"
+            )
+        if unexpected:
+            problems.append(
+                f"{len(unexpected)} of its {len(state)} tensors are not in the "
+                f"network ({_some(unexpected)})"
+            )
+        if mismatched:
+            problems.append(
+                f"{len(mismatched)} tensors differ in shape ({_some(mismatched, 3)})"
+            )
+        raise ValueError(
+            f"The weights in {source} were saved from a different network: "
+            + "; ".join(problems)
+            + ". Load weights into an estimator fitted with the same backbone "
+            "and settings they were saved from, or start a new estimator from "
+            "them with weights=path, which loads the tensors that fit."
+        )
+    module.load_state_dict(state)
 
 
 def _is_under(name: str, prefixes) -> bool:

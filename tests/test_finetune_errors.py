@@ -1,0 +1,96 @@
+"""Fine-tuning errors: unreadable or unfitting weights say what to do."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from skdl import ImageClassifier
+from skdl.finetune import hub_checkpoint_path, load_state_dict_strict
+
+TINY = dict(max_epochs=1, batch_size=8, random_state=0, early_stopping=False)
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(16, 32, 32, 3), dtype=np.uint8)
+    return X, np.arange(16) % 2
+
+
+def test_garbage_weights_file_names_the_file(images, tmp_path):
+    X, y = images
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a readable PyTorch state dict") as info:
+        ImageClassifier(weights=str(garbage), **TINY).fit(X, y)
+    assert str(garbage) in str(info.value)
+    assert isinstance(info.value.__cause__, pickle.UnpicklingError)
+
+    truncated = tmp_path / "truncated.pt"
+    torch.save({"w": torch.zeros(1000)}, truncated)
+    truncated.write_bytes(truncated.read_bytes()[:200])
+    with pytest.raises(ValueError, match="truncated or corrupt") as info:
+        ImageClassifier(weights=str(truncated), **TINY).fit(X, y)
+    assert str(truncated) in str(info.value)
+    assert info.value.__cause__ is not None
+
+
+def _cache_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
+    path = hub_checkpoint_path(weights.url)
+    path.parent.mkdir(parents=True)
+    return path
+
+
+def test_truncated_hub_cache_file_says_to_delete_it(images, tmp_path, monkeypatch):
+    X, y = images
+    path = _cache_file(tmp_path, monkeypatch)
+    torch.save({"w": torch.zeros(1000)}, path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match="Delete it") as info:
+        ImageClassifier("resnet18", weights="IMAGENET1K_V1", **TINY).fit(X, y)
+    assert str(path) in str(info.value)
+    assert info.value.__cause__ is not None
+
+
+def test_hub_cache_file_of_another_model_says_to_replace_it(
+    images, tmp_path, monkeypatch
+):
+    X, y = images
+    path = _cache_file(tmp_path, monkeypatch)
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), path)
+    with pytest.raises(ValueError, match="another model's weights") as info:
+        ImageClassifier("resnet18", weights="DEFAULT", **TINY).fit(X, y)
+    message = str(info.value)
+    assert str(path) in message and "replace it" in message
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert len(message) < 600  # not the hundreds of keys torch lists
+
+
+def test_strict_load_of_another_network_is_summarised():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Linear(4, 2))
+    other = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.ReLU(), nn.Linear(8, 2))
+    before = net[0].weight.detach().clone()
+    with pytest.raises(ValueError, match="saved from a different network") as info:
+        load_state_dict_strict(net, other.state_dict(), "file 'w.pt'")
+    message = str(info.value)
+    assert "7 of the network's 9 tensors are not in it" in message
+    assert "2 of its 4 tensors are not in the network (3.weight, 3.bias)" in message
+    assert "2 tensors differ in shape (0.weight: (8, 3, 3, 3) -> (4, 3, 3, 3)" in (
+        message
+    )
+    assert "file 'w.pt'" in message
+    assert torch.equal(net[0].weight, before)  # nothing was loaded
+    with pytest.raises(ValueError, match="does not hold a state dict"):
+        load_state_dict_strict(net, {"a": 1}, "file 'w.pt'")
+    same = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Linear(4, 2))
+    load_state_dict_strict(net, same.state_dict(), "file 'w.pt'")
+    assert torch.equal(net[0].weight, same[0].weight)
