@@ -96,6 +96,47 @@ def hub_checkpoint_path(url: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
 
 
+_WEIGHTS_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
+
+
+def check_weights_path(weights: str, model_name: str | None = None) -> None:
+    """Raise when ``weights`` reads as a file path but there is no such file.
+
+    A string with a path separator or a weights-file suffix (``.pt``,
+    ``.pth``, ``.bin``, ``.ckpt``, ``.safetensors``) was meant as a file, so
+    a missing file is reported as such rather than as an unknown torchvision
+    weights name.
+
+    Parameters
+    ----------
+    weights : str
+        The ``weights`` parameter, known not to be an existing file.
+    model_name : str or None, default=None
+        The torchvision backbone, to list its weights names.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``weights`` looks like a path.
+    """
+    separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    if not (
+        any(sep in weights for sep in separators)
+        or weights.lower().endswith(_WEIGHTS_SUFFIXES)
+    ):
+        return
+    if model_name is None:
+        names = "with a torchvision backbone, a weights name such as 'DEFAULT'"
+    else:
+        enum = torchvision.models.get_model_weights(model_name)
+        names = f"a weights name of {model_name}: {sorted(enum.__members__)}"
+    raise FileNotFoundError(
+        f"weights={weights!r} looks like a file path, but no such file exists "
+        f"(relative paths start from the working directory {os.getcwd()!r}). "
+        f"Check the path; weights also accepts {names}."
+    )
+
+
 def torchvision_weights(model_name: str, weights: str):
     """Resolve a weights name such as ``"DEFAULT"`` for a torchvision model.
 
@@ -110,7 +151,15 @@ def torchvision_weights(model_name: str, weights: str):
     Returns
     -------
     weights : torchvision.models.WeightsEnum
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``weights`` looks like a file path (see :func:`check_weights_path`).
+    ValueError
+        If ``weights`` is not a weights name of the model.
     """
+    check_weights_path(weights, model_name)
     enum = torchvision.models.get_model_weights(model_name)
     member = weights.rsplit(".", 1)[-1]
     if member not in enum.__members__:

@@ -94,3 +94,15 @@ def test_strict_load_of_another_network_is_summarised():
     same = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Linear(4, 2))
     load_state_dict_strict(net, same.state_dict(), "file 'w.pt'")
     assert torch.equal(net[0].weight, same[0].weight)
+
+
+@pytest.mark.parametrize("backbone", ["resnet18", "cnn", nn.Conv2d(3, 2, 1)])
+@pytest.mark.parametrize("weights", ["/tmp/no/such/dir/w.pt", "typo.pth"])
+def test_missing_weights_path_is_reported_as_a_missing_file(images, backbone, weights):
+    X, y = images
+    with pytest.raises(FileNotFoundError, match="no such file exists") as info:
+        ImageClassifier(backbone, weights=weights, **TINY).fit(X, y)
+    message = str(info.value)
+    assert repr(weights) in message and "weights name" in message
+    if backbone == "resnet18":
+        assert "IMAGENET1K_V1" in message  # the names are still listed

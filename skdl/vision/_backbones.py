@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torchvision
 from torch import nn
 
-from ..finetune import TransferReport, build_pretrained
+from ..finetune import TransferReport, build_pretrained, check_weights_path
 from ..modules.cnn import CompactCNN
 
 __all__ = ["Backbone", "build_backbone", "classification_models"]
@@ -118,6 +118,7 @@ def build_backbone(
     """
     if isinstance(backbone, str) and backbone == "cnn":
         if weights is not None:
+            check_weights_path(weights)
             raise ValueError(
                 f"weights={weights!r} is neither an existing state-dict file nor "
                 f"usable with backbone='cnn'; torchvision weights names need a "
@@ -155,6 +156,7 @@ def build_backbone(
             built.mean, built.std = list(preset.mean), list(preset.std)
         return built
     if weights is not None and isinstance(weights, str):
+        check_weights_path(weights)
         raise ValueError(
             f"weights={weights!r} names torchvision weights, which need a "
             f"torchvision backbone such as 'resnet18' (backbone={backbone!r})."
