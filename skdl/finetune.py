@@ -289,7 +289,23 @@ def _check_state(state, where: str) -> dict[str, torch.Tensor]:
 
 
 def load_state_dict(weights) -> tuple[dict[str, torch.Tensor], str]:
-    """State dict and a description from a path or a fitted skdl estimator."""
+    """State dict and a description from a path or a fitted skdl estimator.
+
+    Parameters
+    ----------
+    weights : str, path-like, fitted estimator or FrozenEstimator
+        A file written by ``torch.save`` or an estimator's ``save_weights``,
+        or a fitted skdl estimator, possibly wrapped in
+        :class:`sklearn.frozen.FrozenEstimator` (which ``clone``, hence
+        grid search, keeps fitted).
+
+    Returns
+    -------
+    state : dict of str to torch.Tensor
+        The tensors, on the CPU.
+    source : str
+        A description for messages.
+    """
     # sklearn.frozen.FrozenEstimator wraps a fitted estimator to survive clone.
     weights = getattr(weights, "estimator", weights)
     net = getattr(weights, "net_", None)
@@ -305,7 +321,13 @@ def load_state_dict(weights) -> tuple[dict[str, torch.Tensor], str]:
     if hasattr(weights, "get_params") and not hasattr(weights, "net_"):
         raise ValueError(
             f"weights={type(weights).__name__}(...) is not fitted; fit it first "
-            f"to transfer its trained body."
+            f"to transfer its trained body. If it was fitted, it was cloned on "
+            f"the way: GridSearchCV, cross_val_score and other tools that "
+            f"clone an estimator (or a Pipeline holding it) copy its parameters "
+            f"with sklearn.base.clone(), which drops fitted state. Pass "
+            f"weights=sklearn.frozen.FrozenEstimator(fitted), "
+            f"which clone() keeps as is, or save it with save_weights(path) "
+            f"and pass weights=path."
         )
     raise ValueError(
         f"weights must be None, a torchvision weights name, a path to a saved "

@@ -106,3 +106,31 @@ def test_missing_weights_path_is_reported_as_a_missing_file(images, backbone, we
     assert repr(weights) in message and "weights name" in message
     if backbone == "resnet18":
         assert "IMAGENET1K_V1" in message  # the names are still listed
+
+
+def test_grid_over_a_fitted_source_explains_clone_and_frozen_estimator():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import GridSearchCV
+
+    from skdl import TabularClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = X[:120], y[:120]
+    mlp = dict(hidden_layer_sizes=(8,), random_state=0)
+    source = TabularClassifier(**mlp, max_epochs=2).fit(X, y)
+    target = TabularClassifier(**mlp, max_epochs=1)
+    # The grid clones its candidate values, and clone() drops fitted state.
+    grid = GridSearchCV(target, {"weights": [None, source]}, cv=2, error_score="raise")
+    with pytest.raises(ValueError, match="not fitted") as info:
+        grid.fit(X, y)
+    message = str(info.value)
+    assert "clone()" in message and "GridSearchCV" in message
+    assert "sklearn.frozen.FrozenEstimator" in message
+    assert "save_weights" in message
+    # The remedy the message gives works.
+    frozen = FrozenEstimator(source)
+    grid = GridSearchCV(target, {"weights": [frozen]}, cv=2, error_score="raise")
+    grid.fit(X, y)
+    report = grid.best_estimator_.transfer_report_
+    assert report.source == "fitted TabularClassifier" and report.loaded
