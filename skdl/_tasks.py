@@ -274,9 +274,16 @@ class RegressorTaskMixin:
     """
 
     def _encode_target(self, y, sample_weight=None) -> np.ndarray:
-        y = check_array(
-            y, ensure_2d=False, dtype=np.float64, input_name="y", ensure_min_samples=1
-        )
+        # scikit-learn's finiteness check sums y first, which overflows (with
+        # a RuntimeWarning) for huge finite targets; it then checks properly.
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = check_array(
+                y,
+                ensure_2d=False,
+                dtype=np.float64,
+                input_name="y",
+                ensure_min_samples=1,
+            )
         if y.ndim > 2:
             raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}.")
         self._y_was_1d = y.ndim == 1
@@ -285,11 +292,33 @@ class RegressorTaskMixin:
         # Weighted, so that rows with zero weight do not set the scale.
         w = None
         if sample_weight is not None and sample_weight.sum() > 0:
-            w = sample_weight
-        self.target_mean_ = np.average(y2, axis=0, weights=w)
-        scale = np.sqrt(np.average((y2 - self.target_mean_) ** 2, axis=0, weights=w))
-        self.target_scale_ = np.where(scale > 0, scale, 1.0)
-        return (y2 - self.target_mean_) / self.target_scale_
+            w = sample_weight / sample_weight.max()  # no overflow in the sums
+        # Moments of y / max|y|, so that the squares and sums of huge targets
+        # (1e200) do not overflow; each is at most 1 in magnitude.
+        peak = np.abs(y2).max(axis=0)
+        peak = np.where(peak > 0, peak, 1.0)
+        unit = y2 / peak
+        mean = np.average(unit, axis=0, weights=w)
+        scale = np.sqrt(np.average((unit - mean) ** 2, axis=0, weights=w))
+        spread = scale > 0
+        self.target_mean_ = mean * peak
+        self.target_scale_ = np.where(spread, scale * peak, 1.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            encoded = np.where(
+                spread,
+                (unit - mean) / np.where(spread, scale, 1.0),
+                y2 - self.target_mean_,
+            )
+        limit = np.finfo(np.float32).max
+        if not np.all(np.abs(encoded) <= limit):
+            raise ValueError(
+                f"y cannot be standardized into the network's float32 range: "
+                f"some targets lie more than {limit:.1e} standard deviations "
+                f"from the (weighted) mean. This happens when rows with zero "
+                f"sample_weight hold targets far larger than the weighted rows; "
+                f"drop or clip those rows."
+            )
+        return encoded
 
     def _task_weights(self, y_encoded: np.ndarray) -> None:
         return None
@@ -332,5 +361,30 @@ class RegressorTaskMixin:
         check_is_fitted(self)
         # An ensemble predicts the mean of its members' predictions.
         out = np.asarray(self._forward(X), dtype=np.float64).mean(axis=0)
-        out = out.reshape(len(out), -1) * self.target_scale_ + self.target_mean_
+        out = self._decode_target(out.reshape(len(out), -1))
         return out.ravel() if self._y_was_1d else out
+
+    def _decode_target(self, out: np.ndarray) -> np.ndarray:
+        """Map standardized outputs back to the target's scale, without overflow.
+
+        Raises
+        ------
+        ValueError
+            If a finite output maps to a value beyond float64's range.
+        """
+        scale, mean = self.target_scale_, self.target_mean_
+        with np.errstate(over="ignore", invalid="ignore"):
+            pred = out * scale + mean
+            overflow = ~np.isfinite(pred) & np.isfinite(out)
+            if overflow.any():
+                # Huge targets: the product can overflow where the sum does not.
+                k = np.maximum(scale, np.abs(mean))
+                pred = np.where(overflow, (out * (scale / k) + mean / k) * k, pred)
+        if (~np.isfinite(pred) & np.isfinite(out)).any():
+            raise ValueError(
+                f"{type(self).__name__} predicts values beyond the float64 range "
+                f"(about 1.8e308) for some rows: the target's scale (standard "
+                f"deviation {scale.max():.3g}) is too large for these inputs. "
+                f"Rescale y (e.g. divide it by a constant or take its log)."
+            )
+        return pred

@@ -59,6 +59,49 @@ def test_target_scale_does_not_change_what_is_learned():
     assert large.score(X, 1e6 * y + 1e3) == pytest.approx(small.score(X, y), abs=1e-4)
 
 
+@pytest.mark.parametrize("factor", [1e200, 1e-200])
+def test_huge_and_tiny_targets_are_standardized_without_overflow(factor):
+    X, y = _data(n=60)
+    small = TabularRegressor(**FAST).fit(X, y)
+    huge = TabularRegressor(**FAST).fit(X, factor * y)
+    assert np.all(np.isfinite(huge.target_scale_))
+    np.testing.assert_allclose(huge.target_scale_, factor * y.std(), rtol=1e-12)
+    pred = huge.predict(X)
+    assert np.all(np.isfinite(pred))
+    np.testing.assert_allclose(pred, factor * small.predict(X), rtol=1e-9)
+
+
+def test_targets_near_the_float64_limit_predict_finite_values():
+    X, y = _data(n=60)
+    y = y / np.abs(y).max() * 1.7e308
+    reg = TabularRegressor(**FAST).fit(X, y)
+    assert np.all(np.isfinite(reg.predict(X)))
+
+
+def test_unscaling_that_overflows_float64_raises():
+    X, y = _data(n=60)
+    reg = TabularRegressor(**FAST).fit(X, y)
+    # out * scale overflows where out * scale + mean does not: still finite.
+    reg.target_scale_, reg.target_mean_ = np.array([1.5e308]), np.array([-1e308])
+    pred = reg._decode_target(np.array([[1.2], [-0.5]]))
+    np.testing.assert_allclose(pred.ravel(), [0.8e308, -1.75e308])
+    # Predictions beyond float64 are an error, not inf.
+    out = _outputs(reg, X[:5]).ravel()
+    reg.target_scale_ = np.array([1.79e308])
+    reg.target_mean_ = np.array([1.79e308 * np.sign(out[np.abs(out).argmax()])])
+    with pytest.raises(ValueError, match="beyond the float64 range"):
+        reg.predict(X[:5])
+
+
+def test_zero_weight_targets_beyond_float32_after_scaling_raise():
+    X, y = _data(n=60)
+    y = np.r_[1e40, np.ones(59)]
+    y[1] = 2.0
+    weight = np.r_[0.0, np.ones(59)]
+    with pytest.raises(ValueError, match="^y cannot be standardized"):
+        TabularRegressor(**FAST).fit(X, y, sample_weight=weight)
+
+
 def test_multi_output_targets_are_learned_each_on_its_scale():
     X, y = _data(n_targets=2)
     y = np.column_stack([y[:, 0], 1000.0 * y[:, 1] - 5.0])
