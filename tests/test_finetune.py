@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import urllib.error
+import warnings
 
 import joblib
 import numpy as np
@@ -189,6 +190,55 @@ def test_missing_torchvision_weights_say_where_to_put_them(
         )
     with pytest.raises(ValueError, match="need a torchvision backbone"):
         ImageClassifier(weights="DEFAULT", **FAST).fit(X[:16], y[:16])
+
+
+def test_squeezenet_gets_a_conv_head_and_its_pretrained_features(tmp_path, monkeypatch):
+    # SqueezeNet has no nn.Linear: its output layer is a final 1x1 convolution.
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    weights = torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1
+    path = hub_checkpoint_path(weights.url)
+    path.parent.mkdir(parents=True)
+    torch.manual_seed(5)
+    state = torchvision.models.squeezenet1_1().state_dict()
+    torch.save(state, path)
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(12, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(12) % 3
+    clf = ImageClassifier(
+        "squeezenet1_1", weights="DEFAULT", freeze="backbone", dropout=0.2, **FAST
+    ).fit(X, y)
+    net = clf.net_.module_.backbone
+    head = net.classifier[1]
+    assert isinstance(head[1], torch.nn.Conv2d)
+    assert (head[1].in_channels, head[1].out_channels) == (512, 3)
+    assert head[0].p == 0.2
+    assert torch.equal(net.features[0].weight, state["features.0.weight"])
+    assert "backbone.features.0.weight" in clf.frozen_parameters_
+    assert "backbone.classifier.1.1.weight" not in clf.frozen_parameters_
+    assert "backbone.classifier.1.1.weight" in clf.transfer_report_.skipped_head
+    proba = clf.predict_proba(X)
+    assert proba.shape == (12, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    plain = ImageClassifier("squeezenet1_0", max_epochs=1, batch_size=12)
+    assert plain.fit(X, y).predict_proba(X).shape == (12, 3)
+
+
+def test_every_listed_torchvision_model_has_an_output_layer():
+    from skdl.vision import classification_models
+    from skdl.vision._backbones import _output_layer
+
+    for name in classification_models():
+        try:
+            with torch.device("meta"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                model = torchvision.models.get_model(name, weights=None)
+        except NotImplementedError:  # RegNets cannot be built on "meta"
+            continue
+        found = _output_layer(model)
+        assert found is not None, name
+        layer = found[1]
+        width = getattr(layer, "out_features", getattr(layer, "out_channels", 0))
+        assert width == 1000, f"{name}: {found[0]} is not the output layer"
 
 
 def test_state_dict_file_bare_backbone(fmnist, tmp_path):

@@ -1,7 +1,9 @@
 """Backbones for ImageClassifier: the default CNN, torchvision models, modules.
 
 torchvision models are built through torchvision's own registry
-(``torchvision.models.get_model``); skdl only swaps in a task-sized head.
+(``torchvision.models.get_model``); skdl only swaps in a task-sized head:
+the last ``nn.Linear`` or, for networks without one (SqueezeNet), a final
+1x1 convolution.
 """
 
 from __future__ import annotations
@@ -60,6 +62,27 @@ def _last_linear(module: nn.Module) -> tuple[str, nn.Linear] | None:
         if isinstance(sub, nn.Linear):
             found = (name, sub)
     return found
+
+
+def _output_layer(module: nn.Module) -> tuple[str, nn.Module] | None:
+    """The layer to replace by the head: the last ``nn.Linear``, else a 1x1
+    convolution that is the network's last layer with parameters (the
+    classifier of SqueezeNet, followed only by activation and pooling)."""
+    found = _last_linear(module)
+    if found is not None:
+        return found
+    last = None
+    for name, sub in module.named_modules():
+        if any(True for _ in sub.parameters(recurse=False)):
+            last = (name, sub)
+    if (
+        last is not None
+        and isinstance(last[1], nn.Conv2d)
+        and last[1].kernel_size == (1, 1)
+        and last[1].groups == 1
+    ):
+        return last
+    return None
 
 
 def _replace(module: nn.Module, name: str, new: nn.Module) -> None:
@@ -180,16 +203,23 @@ def build_backbone(
 def _with_head(
     module: nn.Module, n_outputs: int, dropout: float, family: str, channels: int
 ) -> Backbone:
-    found = _last_linear(module)
+    found = _output_layer(module)
     if found is None:
         raise ValueError(
             f"Cannot find the output layer of {type(module).__name__}: skdl "
-            f"replaces a network's last nn.Linear with a head sized for the "
-            f"task, and this network has none."
+            f"replaces a network's last nn.Linear (or, without one, a final 1x1 "
+            f"nn.Conv2d) with a head sized for the task, and this network has "
+            f"neither. Give it a final nn.Linear (e.g. after global pooling "
+            f"and flattening)."
         )
-    name, linear = found
-    if family == "custom" and linear.out_features == n_outputs and dropout == 0:
+    name, layer = found
+    linear = isinstance(layer, nn.Linear)
+    n_out = layer.out_features if linear else layer.out_channels
+    if family == "custom" and n_out == n_outputs and dropout == 0:
         return Backbone(module, name, channels, family)
-    head = nn.Sequential(nn.Dropout(dropout), nn.Linear(linear.in_features, n_outputs))
-    _replace(module, name, head)
+    if linear:
+        new = nn.Linear(layer.in_features, n_outputs)
+    else:
+        new = nn.Conv2d(layer.in_channels, n_outputs, kernel_size=1)
+    _replace(module, name, nn.Sequential(nn.Dropout(dropout), new))
     return Backbone(module, name, channels, family)
