@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,11 @@ def _check_hidden_layer_sizes(sizes) -> tuple[int, ...]:
     return tuple(int(s) for s in sizes)
 
 
+def _short(labels: list, n: int = 6) -> str:
+    """Column labels for a message, the first ``n`` of them."""
+    return str(labels[:n])[:-1] + ", ...]" if len(labels) > n else str(labels)
+
+
 def _take(X, index: np.ndarray):
     """Rows ``index`` of X; X itself (no copy) when they are all the rows."""
     if len(index) == len(X):
@@ -75,7 +81,10 @@ class TabularMixin(BaseDLEstimator):
     def _validate_X(self, X, *, reset: bool):
         if not reset:
             check_is_fitted(self)
-        if isinstance(X, pd.DataFrame) or (not reset and self.encoder_.is_frame_):
+        # Fitted on an array, a DataFrame is read as an array (scikit-learn
+        # warns if it has feature names), and vice versa.
+        frame = isinstance(X, pd.DataFrame) if reset else self.encoder_.is_frame_
+        if frame:
             return self._validate_frame(X, reset=reset)
         if sp.issparse(X):
             X = validate_data(
@@ -101,6 +110,13 @@ class TabularMixin(BaseDLEstimator):
             except ValueError as exc:
                 if "could not convert" not in str(exc):
                     raise
+                if isinstance(X, pd.DataFrame):
+                    raise ValueError(
+                        f"{type(self).__name__} was fitted on a numeric array, "
+                        f"but X is a DataFrame with non-numeric values ({exc}). "
+                        f"Fit on the DataFrame to learn embeddings for its "
+                        f"string and categorical columns."
+                    ) from exc
                 raise ValueError(
                     f"X is an array holding non-numeric values ({exc}). skdl "
                     f"learns embeddings for string and categorical columns when X "
@@ -126,6 +142,8 @@ class TabularMixin(BaseDLEstimator):
         if not isinstance(X, pd.DataFrame):
             X = check_array(X, dtype=None, ensure_all_finite=False)
             X = pd.DataFrame(X, columns=self.encoder_.columns_).infer_objects()
+        elif not reset:
+            X = self._align_columns(X)
         n, m = X.shape
         if n == 0:
             raise ValueError(
@@ -138,6 +156,31 @@ class TabularMixin(BaseDLEstimator):
                 f"of 1 is required."
             )
         return X
+
+    def _align_columns(self, X: pd.DataFrame) -> pd.DataFrame:
+        """X with the fitted column labels, which the encoder selects by.
+
+        String names were checked by ``validate_data`` (same names, same
+        order). Non-string labels are no feature names to scikit-learn: they
+        are matched by label when X has the fitted ones in any order, and
+        otherwise by position, as scikit-learn does.
+        """
+        columns = self.encoder_.columns_
+        labels = list(X.columns)
+        if labels == columns:
+            return X
+        if len(set(labels)) == len(labels) and set(labels) == set(columns):
+            return X
+        named = any(isinstance(c, str) for c in labels + columns)
+        if not named:  # (scikit-learn has warned about string names)
+            warnings.warn(
+                f"X has columns {_short(labels)}, but {type(self).__name__} was "
+                f"fitted on columns {_short(columns)}; they are matched by "
+                f"position, as scikit-learn does for non-string column names.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return X.set_axis(columns, axis=1)
 
     def _fit_adapter(self, X, train_idx: np.ndarray) -> None:
         self._hidden_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)

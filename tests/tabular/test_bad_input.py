@@ -95,6 +95,48 @@ def test_wrong_columns_at_predict(data):
         clf.predict(frame[["a", "b", "c"]].to_numpy())
 
 
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_fitted_on_an_array_predicts_on_a_dataframe(Est, data):
+    # As scikit-learn estimators do: read the frame as an array, and warn if
+    # it has feature names.
+    X, y = data
+    est = Est(**FAST).fit(X, y)
+    expected = est.predict(X)
+    with pytest.warns(UserWarning, match="X has feature names, but .* without"):
+        named = est.predict(pd.DataFrame(X, columns=list("abcd")))
+    np.testing.assert_array_equal(named, expected)
+    np.testing.assert_array_equal(est.predict(pd.DataFrame(X)), expected)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        est.predict(pd.DataFrame(X[:, :3]))
+    strings = pd.DataFrame(X).astype({0: object})
+    strings[0] = "red"
+    with pytest.raises(ValueError, match="fitted on a numeric array, but X is a"):
+        est.predict(strings)
+
+
+def test_non_string_column_labels_are_matched_by_label_or_position(data):
+    X, y = data
+    frame = pd.DataFrame(X)  # columns 0..3: no feature names to scikit-learn
+    clf = TabularClassifier(**FAST).fit(frame, y)
+    expected = clf.predict_proba(frame)
+    # The fitted labels in another order: matched by label.
+    np.testing.assert_array_equal(clf.predict_proba(frame[[3, 1, 0, 2]]), expected)
+    # Other labels: matched by position, with a warning.
+    with pytest.warns(UserWarning, match=r"columns \[5, 6, 7, 8\].*by position"):
+        renamed = clf.predict_proba(frame.set_axis([5, 6, 7, 8], axis=1))
+    np.testing.assert_array_equal(renamed, expected)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        clf.predict(frame[[0, 1, 2]])
+    # Fitted with feature names, predicting without: scikit-learn's warning.
+    named = frame.set_axis(list("abcd"), axis=1)
+    clf.fit(named, y)
+    with pytest.warns(UserWarning) as record:
+        by_position = clf.predict_proba(frame)
+    assert len(record) == 1
+    assert "X does not have valid feature names" in str(record[0].message)
+    np.testing.assert_array_equal(by_position, clf.predict_proba(named))
+
+
 def test_strings_in_a_column_that_was_numeric(data):
     X, y = data
     frame = pd.DataFrame(X, columns=list("abcd"))
