@@ -50,7 +50,11 @@ __all__ = [
 
 
 class WeightsMismatchWarning(UserWarning):
-    """Some pretrained tensors did not fit the network and were not loaded."""
+    """Some pretrained tensors did not fit the network and were not loaded.
+
+    Raised for tensors whose shapes differ from the network's, and when a
+    sizable share of the source matches no tensor of the network.
+    """
 
 
 @dataclass
@@ -70,6 +74,9 @@ class TransferReport:
         differ; these keep their fresh initialization.
     missing : list of str
         Network tensors the source did not provide (besides the head).
+    unused : list of str
+        Source tensors that match no tensor of the network and were ignored
+        (e.g. the extra blocks of a deeper architecture).
     """
 
     source: str
@@ -77,6 +84,7 @@ class TransferReport:
     skipped_head: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [
@@ -87,7 +95,12 @@ class TransferReport:
             lines.append("shape mismatches (left freshly initialized):")
             lines.extend(f"  {m}" for m in self.mismatched)
         if self.missing:
-            lines.append(f"not in the source: {', '.join(self.missing)}")
+            lines.append(f"not in the source: {_some(self.missing, 20)}")
+        if self.unused:
+            lines.append(
+                f"not in the network (ignored): {len(self.unused)} source "
+                f"tensors: {_some(self.unused, 20)}"
+            )
         return "\n".join(lines)
 
 
@@ -400,6 +413,10 @@ def load_state_dict_strict(
     module.load_state_dict(state)
 
 
+# Warn when more than this share of the source's tensors fit nowhere.
+_UNUSED_WARN_SHARE = 0.1
+
+
 def _is_under(name: str, prefixes) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
@@ -436,7 +453,7 @@ def transfer_weights(
         if _is_under(name, head):
             report.skipped_head.append(name)
         elif name not in own:
-            continue
+            report.unused.append(name)
         elif own[name].shape != tensor.shape:
             report.mismatched.append(
                 f"{name}: {tuple(tensor.shape)} -> {tuple(own[name].shape)}"
@@ -456,6 +473,18 @@ def transfer_weights(
             f"None of the parameters from {source} fit this network. Details:\n{report}"
         )
     module.load_state_dict(update, strict=False)
+    # Only tensors that carry weights count (not batch-norm step counters).
+    counted = [k for k in state if not k.endswith("num_batches_tracked")]
+    unused = [k for k in report.unused if not k.endswith("num_batches_tracked")]
+    if counted and len(unused) > _UNUSED_WARN_SHARE * len(counted):
+        warnings.warn(
+            f"{len(unused)} of the {len(counted)} tensors from {source} match "
+            f"no tensor of the network and were ignored ({_some(unused)}); the "
+            f"weights probably come from another architecture. "
+            f"transfer_report_.unused lists them all.",
+            WeightsMismatchWarning,
+            stacklevel=3,
+        )
     if report.mismatched:
         warnings.warn(
             f"{len(report.mismatched)} tensor(s) from {source} do not fit the "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +12,11 @@ import torchvision
 from torch import nn
 
 from skdl import ImageClassifier
-from skdl.finetune import hub_checkpoint_path, load_state_dict_strict
+from skdl.finetune import (
+    WeightsMismatchWarning,
+    hub_checkpoint_path,
+    load_state_dict_strict,
+)
 
 TINY = dict(max_epochs=1, batch_size=8, random_state=0, early_stopping=False)
 
@@ -134,3 +139,28 @@ def test_grid_over_a_fitted_source_explains_clone_and_frozen_estimator():
     grid.fit(X, y)
     report = grid.best_estimator_.transfer_report_
     assert report.source == "fitted TabularClassifier" and report.loaded
+
+
+def test_source_tensors_without_a_place_are_reported_and_warned(images, tmp_path):
+    X, y = images
+    deeper = tmp_path / "resnet34.pt"
+    torch.save(torchvision.models.resnet34().state_dict(), deeper)
+    with pytest.warns(WeightsMismatchWarning, match="match no tensor") as record:
+        clf = ImageClassifier("resnet18", weights=str(deeper), **TINY).fit(X, y)
+    assert "80 of the 182 tensors" in str(record[0].message)
+    report = clf.transfer_report_
+    # resnet34's extra blocks (layer1.2, layer2.2-3, ...) have no place.
+    assert len(report.unused) == 96
+    assert "backbone.layer1.2.conv1.weight" in report.unused
+    assert "backbone.layer4.2.bn2.running_var" in report.unused
+    assert not any(k.startswith("backbone.layer1.1.") for k in report.unused)
+    assert "not in the network (ignored): 96 source tensors" in str(report)
+    assert len(report.loaded) == 120 and report.mismatched == []
+
+    same = tmp_path / "resnet18.pt"
+    torch.save(torchvision.models.resnet18().state_dict(), same)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", WeightsMismatchWarning)
+        clf = ImageClassifier("resnet18", weights=str(same), **TINY).fit(X, y)
+    assert clf.transfer_report_.unused == []
+    assert "ignored" not in str(clf.transfer_report_)
