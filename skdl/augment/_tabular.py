@@ -49,7 +49,9 @@ class GaussianNoise(OneToOneFeatureMixin, BaseAugmenter):
     -----
     Noise is drawn from torch's global generator, so seeding torch (as the
     estimators do inside ``fit``) makes it reproducible. Missing values stay
-    missing.
+    missing: :meth:`transform` leaves NaN as NaN, and the tabular estimators
+    hand :meth:`augment_batch` only the value columns of ``"x_num"``, not
+    the missing-value indicators their encoder appends to it.
 
     Examples
     --------
@@ -67,6 +69,9 @@ class GaussianNoise(OneToOneFeatureMixin, BaseAugmenter):
         "std": [Interval(numbers.Real, 0, None, closed="left")],
     }
     _input_kinds = frozenset({"tabular"})
+    #: Perturbs each numeric column on its own: the tabular estimators pass
+    #: only the value columns of ``"x_num"``, not the missing-value indicators.
+    _value_columns_only = True
     _other_kind_hint = (
         "use ImageAugmenter (or Mixup, CutMix) for images, or add noise inside "
         "a custom BaseAugmenter"

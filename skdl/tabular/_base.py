@@ -59,6 +59,38 @@ def _take(X, index: np.ndarray):
     return X.iloc[index] if isinstance(X, pd.DataFrame) else X[index]
 
 
+class ValueColumnsTransform:
+    """Training-batch transform that augments the value columns of ``x_num``.
+
+    The encoder lays ``x_num`` out as the numeric columns, then one
+    missing-value indicator per column that had gaps in training. Augmenters
+    that perturb each numeric column on its own (``_value_columns_only``,
+    e.g. :class:`~skdl.augment.GaussianNoise`) get only the value columns;
+    the indicators are appended back unchanged, so missing stays missing.
+
+    Parameters
+    ----------
+    transform : callable
+        The augmenter's transform, ``transform(X_batch, y_batch)``.
+    n_values : int
+        How many leading ``x_num`` columns hold values.
+    """
+
+    def __init__(self, transform, n_values: int) -> None:
+        self.transform = transform
+        self.n_values = n_values
+
+    def __call__(self, xb: dict, yb):
+        x = xb.get("x_num")
+        if x is None or x.shape[1] <= self.n_values:
+            return self.transform(xb, yb)
+        values, indicators = x[:, : self.n_values], x[:, self.n_values :]
+        out, yb = self.transform({**xb, "x_num": values}, yb)
+        out = dict(out)
+        out["x_num"] = torch.cat([out["x_num"], indicators.to(out["x_num"])], dim=1)
+        return out, yb
+
+
 class TabularMixin(BaseDLEstimator):
     """Tabular data adapter and network, shared by classifier and regressor."""
 
@@ -224,6 +256,17 @@ class TabularMixin(BaseDLEstimator):
             k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()
         }
         return TensorDataset(features, y, sample_weight)
+
+    def _training_transform(self):
+        transform = super()._training_transform()
+        n_values = len(self.encoder_.numeric_columns_)
+        if (
+            transform is None
+            or not getattr(self.augment, "_value_columns_only", False)
+            or self.encoder_.n_numeric_out_ == n_values  # no indicators
+        ):
+            return transform
+        return ValueColumnsTransform(transform, n_values)
 
     def _build_module(self, n_outputs: int) -> torch.nn.Module:
         cards = self.encoder_.cardinalities_

@@ -283,7 +283,8 @@ class TabularEncoder:
     cardinalities_ : list of int
         Embedding table sizes, including the reserved unknown and missing codes.
     n_numeric_out_ : int
-        Width of ``x_num``, indicator columns included.
+        Width of ``x_num``: the ``numeric_columns_`` in order, then one
+        missing-value indicator for each of them that had gaps in training.
     bin_edges_ : list of ndarray or None
         Quantile bin edges of each ``x_num`` column (None without ``n_bins``).
     """
