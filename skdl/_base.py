@@ -574,7 +574,12 @@ class BaseDLEstimator(BaseEstimator):
         """
         check_is_fitted(self)
         nets = self.nets_
-        saved = torch.load(path, map_location="cpu", weights_only=True)
+        saved = finetune.read_weights_file(path)
+        if not isinstance(saved, dict):
+            raise ValueError(
+                f"{str(path)!r} holds a {type(saved).__name__}, not a state dict "
+                f"as written by save_weights()."
+            )
         states = saved.get("ensemble", [saved.get("state_dict", saved)])
         if len(states) != len(nets):
             raise ValueError(
@@ -583,7 +588,7 @@ class BaseDLEstimator(BaseEstimator):
                 f"the settings the file was saved from."
             )
         for net, state in zip(nets, states):
-            net.module_.load_state_dict(state)
+            finetune.load_state_dict_strict(net.module_, state, f"file {str(path)!r}")
         return self
 
     def __sklearn_tags__(self):

@@ -164,3 +164,28 @@ def test_source_tensors_without_a_place_are_reported_and_warned(images, tmp_path
         clf = ImageClassifier("resnet18", weights=str(same), **TINY).fit(X, y)
     assert clf.transfer_report_.unused == []
     assert "ignored" not in str(clf.transfer_report_)
+
+
+def test_load_weights_refuses_other_networks_and_unreadable_files(tmp_path):
+    from sklearn.datasets import make_classification
+
+    from skdl import TabularClassifier
+
+    X, y = make_classification(60, 4, random_state=0)
+    fast = dict(max_epochs=1, random_state=0)
+    clf = TabularClassifier((8,), **fast).fit(X, y)
+    before = clf.predict_proba(X)
+    wider = tmp_path / "wider.pt"
+    TabularClassifier((16,), **fast).fit(X, y).save_weights(wider)
+    with pytest.raises(ValueError, match="saved from a different network"):
+        clf.load_weights(wider)
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a readable PyTorch state dict"):
+        clf.load_weights(garbage)
+    listed = tmp_path / "list.pt"
+    torch.save([torch.zeros(1)], listed)
+    with pytest.raises(ValueError, match="holds a list, not a state dict"):
+        clf.load_weights(listed)
+    # Nothing was loaded: the estimator predicts as before.
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
