@@ -24,12 +24,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn_compat.base import _fit_context
 
+from .._pixels import channel_layout, check_integer_range, pixel_scale
+
 __all__ = ["BaseAugmenter"]
 
 Batch = dict[str, torch.Tensor]
 
 IMAGE_KEYS = frozenset({"x"})
-_CHANNELS = (1, 3, 4)
 TABLE_KEYS = frozenset({"x_num", "x_cat"})
 
 
@@ -196,9 +197,10 @@ def _images_to_tensor(X) -> tuple[torch.Tensor, Callable[[torch.Tensor], np.ndar
     """Images as a float32 (N, C, H, W) tensor in [0, 1], and the way back.
 
     Accepts arrays of shape (n, H, W), (n, H, W, C) or (n, C, H, W) with 1,
-    3 or 4 channels. Integer images are taken to hold values in [0, 255]; float
-    images in [0, 1], or in [0, 255] if any value exceeds 1. The returned
-    function restores an augmented tensor to the input's layout and dtype.
+    3 or 4 channels, read as :class:`skdl.ImageClassifier` reads them (see
+    :mod:`skdl._pixels`): integer images hold values in [0, 255], float
+    images [0, 1], or [0, 255] if any value exceeds 1. The returned function
+    restores an augmented tensor to the input's layout and dtype.
     """
     X = np.asarray(X)
     if X.dtype == bool or not (
@@ -207,37 +209,26 @@ def _images_to_tensor(X) -> tuple[torch.Tensor, Callable[[torch.Tensor], np.ndar
         raise ValueError(
             f"Images must be a numeric array (uint8 or float), got dtype {X.dtype}."
         )
-    if X.ndim == 3:
-        layout, x = "nhw", X[:, None]
-    elif X.ndim == 4:
-        # The same rule as skdl.vision: channels last unless only the second
-        # axis looks like one, so both read an array the same way.
-        first, last = X.shape[1], X.shape[-1]
-        if last in _CHANNELS and not (first in (1, 3) and last not in (1, 3)):
-            layout, x = "nhwc", X.transpose(0, 3, 1, 2)
-        elif first in _CHANNELS:
-            layout, x = "nchw", X
-        else:
-            raise ValueError(
-                f"Cannot tell the channel axis of images of shape {X.shape}: "
-                f"expected 1, 3 or 4 channels in the last axis (n, H, W, C) or "
-                f"the second axis (n, C, H, W)."
-            )
+    try:
+        layout = channel_layout(X.shape)
+    except ValueError as exc:
+        raise ValueError(f"{exc} Use GaussianNoise or Mixup for 2-D tables.") from None
+    if layout == "nhw":
+        x = X[:, None]
     else:
-        raise ValueError(
-            f"Images must have shape (n, H, W), (n, H, W, C) or (n, C, H, W); "
-            f"got an array with shape {X.shape}. Use GaussianNoise or Mixup for "
-            f"2-D tables."
-        )
+        x = X.transpose(0, 3, 1, 2) if layout == "nhwc" else X
     if X.size and not np.all(np.isfinite(X)):
         raise ValueError("Images must not contain NaN or infinite values.")
     integer = np.issubdtype(X.dtype, np.integer)
-    if integer and X.size and (X.min() < 0 or X.max() > 255):
+    if integer:
+        check_integer_range(X)
+    scale = pixel_scale(X)
+    if scale is None:
         raise ValueError(
-            f"Integer images must hold values in [0, 255]; got values in "
-            f"[{X.min()}, {X.max()}]. Convert other ranges to float in [0, 1]."
+            f"Images must hold pixel values, in [0, 1] or [0, 255]; got floats "
+            f"in [{X.min():.4g}, {X.max():.4g}]. Augment images before "
+            f"standardizing them."
         )
-    scale = 255.0 if integer or (X.size and X.max() > 1) else 1.0
     tensor = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) / scale)
 
     def restore(out: torch.Tensor) -> np.ndarray:

@@ -126,6 +126,8 @@ default=None
     }
     _input_kinds = frozenset({"image"})
     _other_kind_hint = "use GaussianNoise or Mixup for tables"
+    #: Works on pixels in [0, 1]: ImageClassifier refuses images it cannot read so.
+    _needs_pixels = True
 
     def __init__(
         self,

@@ -9,107 +9,177 @@ import scipy.sparse as sp
 import torch
 from torchvision.transforms.v2 import functional as TF
 
-__all__ = ["ImagePrepare", "as_image_tensor", "image_size_tuple"]
+from .._pixels import channel_layout, check_integer_range, pixel_scale
 
-_CHANNELS = (1, 3, 4)
+__all__ = ["INFER", "ImagePrepare", "as_image_tensor", "image_size_tuple"]
+
+#: The float convention of ``as_image_tensor`` at fit: read it off the data.
+INFER = "infer"
 
 
 def image_size_tuple(image_size) -> tuple[int, int] | None:
     """``image_size`` as ``(H, W)``; an int means a square."""
     if image_size is None:
         return None
-    if isinstance(image_size, int | np.integer):
-        return (int(image_size), int(image_size))
-    size = tuple(int(s) for s in image_size)
-    if len(size) != 2 or min(size) < 1:
+    if isinstance(image_size, int | np.integer) and not isinstance(image_size, bool):
+        size = (image_size, image_size)
+    else:
+        size = tuple(image_size) if isinstance(image_size, tuple | list) else ()
+    if len(size) != 2 or not all(
+        isinstance(s, int | np.integer) and not isinstance(s, bool) and s >= 1
+        for s in size
+    ):
         raise ValueError(
-            f"image_size must be an int or (height, width), got {image_size!r}."
+            f"image_size must be a positive int or (height, width) of positive "
+            f"ints, got {image_size!r}."
         )
-    return size
+    return (int(size[0]), int(size[1]))
 
 
 def _to_nchw(a: np.ndarray) -> np.ndarray:
     """One array of images to (N, C, H, W); the layout is inferred."""
-    if a.ndim == 3:
+    layout = channel_layout(a.shape)
+    if layout == "nhw":
         return a[:, None]
-    if a.ndim != 4:
+    return a.transpose(0, 3, 1, 2) if layout == "nhwc" else a
+
+
+def _check_numeric(a: np.ndarray, what: str) -> np.ndarray:
+    """``a`` as a numeric array with finite values, or a clear error."""
+    if a.dtype == object:
+        # Object arrays of numbers are fine; anything else is neither pixels
+        # nor (already resolved) file paths.
+        try:
+            a = a.astype(np.float32)
+        except (TypeError, ValueError) as exc:
+            # Keep the exception type (scikit-learn's checks expect TypeError
+            # for unconvertible objects), with a message that says where.
+            message = f"{what} holds values that are not numbers ({exc})."
+            raise type(exc)(message) from exc
+    if a.dtype.kind in "US":
         raise ValueError(
-            f"Image arrays must have shape (n, H, W), (n, H, W, C) or (n, C, H, W); "
-            f"got an array of rank {a.ndim} with shape {a.shape}. Reshape your data "
-            f"accordingly (a single image needs a leading axis of length 1)."
+            f"{what} is neither numeric images nor image file paths. Pass images "
+            f"as an array (n, H, W[, C]) or file paths (list, Series, or a "
+            f"DataFrame with a path column)."
         )
-    last, first = a.shape[3], a.shape[1]
-    if last in _CHANNELS and not (first in (1, 3) and last not in (1, 3)):
-        return a.transpose(0, 3, 1, 2)
-    if first in _CHANNELS:
-        return a
-    raise ValueError(
-        f"Cannot tell the channel axis of image array shape {a.shape}: expected "
-        f"1, 3 or 4 channels in the last axis (n, H, W, C) or the second axis "
-        f"(n, C, H, W)."
-    )
+    if a.dtype.kind == "c":
+        raise ValueError("Complex data not supported for images.")
+    if a.dtype.kind not in "uifb":
+        raise ValueError(f"Unsupported image dtype {a.dtype}.")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise ValueError(f"{what} contains NaN or infinity; pixels must be finite.")
+    if a.dtype.kind in "ui":
+        check_integer_range(a)
+    return a
 
 
-def _single_to_chw(a: np.ndarray) -> np.ndarray:
-    if a.ndim == 2:
-        return a[None]
-    if a.ndim == 3:
-        return _to_nchw(a[None])[0]
-    raise ValueError(f"Each image must be 2-D or 3-D, got shape {a.shape}.")
+def _float_scale(lowest: float, highest: float, float_scale) -> float | None:
+    """The divisor of float pixels spanning [lowest, highest]; see as_image_tensor."""
+    if float_scale is None:
+        return None
+    unit = 1.0 if float_scale == INFER else float(float_scale)
+    scale = pixel_scale(np.array([lowest, highest]), unit=unit)
+    if scale is None and float_scale != INFER:
+        raise ValueError(
+            f"X holds float values in [{lowest:.4g}, {highest:.4g}], but the "
+            f"model was fitted on pixels in [0, 1] or [0, 255]. Pass images "
+            f"scaled like the training images."
+        )
+    return scale
 
 
-def as_image_tensor(X, image_size: tuple[int, int] | None) -> torch.Tensor:
+def _as_float(a: np.ndarray, scale: float | None) -> np.ndarray:
+    """Pixels of any numeric dtype as float32 in [0, 1] (floats: / scale)."""
+    if a.dtype.kind in "ui":
+        return a.astype(np.float32) / np.float32(255.0)
+    if a.dtype.kind == "b" or scale in (None, 1.0):
+        return np.asarray(a, dtype=np.float32)
+    return np.asarray(a, dtype=np.float32) / np.float32(scale)
+
+
+def _from_list(X: Sequence, image_size, float_scale):
+    """A list of single images (any sizes and dtypes) as one tensor."""
+    images = []
+    for i, a in enumerate(X):
+        a = _check_numeric(np.asarray(a), f"Image {i} of X")
+        if a.ndim not in (2, 3) or a.size == 0:
+            raise ValueError(
+                f"Image {i} of X has shape {a.shape}; each image must be a "
+                f"non-empty (H, W), (H, W, C) or (C, H, W) array."
+            )
+        images.append(a[None] if a.ndim == 2 else _to_nchw(a[None])[0])
+    channels = sorted({a.shape[0] for a in images})
+    if len(channels) > 1:
+        raise ValueError(
+            f"The images have different numbers of channels ({channels}); "
+            f"convert them to one mode (all grayscale or all RGB) first."
+        )
+    shapes = {a.shape[1:] for a in images}
+    if len(shapes) > 1 and image_size is None:
+        raise ValueError(
+            f"The images have different sizes ({len(shapes)} distinct, e.g. "
+            f"{sorted(shapes)[:3]}); set image_size=(H, W) so they can be "
+            f"resized to one size."
+        )
+    if len(shapes) == 1 and all(a.dtype == np.uint8 for a in images):
+        return torch.from_numpy(np.stack(images)), _fitted_unit(float_scale)
+    floats = [a for a in images if a.dtype.kind == "f"]
+    scale = _fitted_unit(float_scale)
+    if floats:
+        lowest = min(float(a.min()) for a in floats)
+        highest = max(float(a.max()) for a in floats)
+        scale = _float_scale(lowest, highest, float_scale)
+    tensors = [torch.from_numpy(_as_float(a, scale)) for a in images]
+    if len(shapes) > 1:
+        tensors = [TF.resize(t, list(image_size), antialias=True) for t in tensors]
+    return torch.stack(tensors), scale
+
+
+def _fitted_unit(float_scale):
+    """The float convention to record when X holds no float images."""
+    return 1.0 if float_scale == INFER else float_scale
+
+
+def as_image_tensor(
+    X, image_size: tuple[int, int] | None, *, float_scale=INFER
+) -> tuple[torch.Tensor, float | None]:
     """Validate in-memory images and return them as an (N, C, H, W) tensor.
 
     uint8 images stay uint8 (converted per batch, to save memory); other
-    numeric types become float32 and are used as given (typically in
-    [0, 1]). A list of differently sized images is resized to
+    images become float32 in [0, 1] by the rule of :mod:`skdl._pixels`:
+    integers hold [0, 255], floats [0, 1], or [0, 255] when any value
+    exceeds 1. A list of differently sized images is resized to
     ``image_size``, which must then be set.
 
     Parameters
     ----------
     X : ndarray or sequence of ndarray
-        Images as (n, H, W), (n, H, W, C) or (n, C, H, W).
+        Images as (n, H, W), (n, H, W, C) or (n, C, H, W), or a list of
+        single images.
     image_size : (int, int) or None
         Target size, used here only for lists of mixed sizes.
+    float_scale : "infer", float or None, default="infer"
+        How float images are read. ``"infer"`` (at fit) reads the range off
+        X. A number (the fitted convention, 1 or 255) divides floats in
+        [0, 1] by it and floats above 1 by 255, and refuses floats outside
+        [0, 255]. None (a model fitted on floats outside [0, 255]) uses
+        floats as given.
 
     Returns
     -------
     images : torch.Tensor of shape (n, C, H, W)
+    float_scale : float or None
+        The float convention of X: what its floats were divided by (1 or
+        255), or None when they are not pixel values.
     """
     if isinstance(X, list | tuple) and len(X) and isinstance(X[0], np.ndarray):
-        shapes = {np.shape(a) for a in X}
-        if len(shapes) > 1:
-            if image_size is None:
-                raise ValueError(
-                    f"The images have different sizes ({len(shapes)} distinct "
-                    f"shapes, e.g. {sorted(shapes)[:3]}); set image_size=(H, W) "
-                    f"so they can be resized to one size."
-                )
-            imgs = [torch.from_numpy(_single_to_chw(np.asarray(a))) for a in X]
-            return torch.stack(
-                [TF.resize(i, list(image_size), antialias=True) for i in imgs]
-            )
+        return _from_list(X, image_size, float_scale)
     if sp.issparse(X):
         raise TypeError(
             "Sparse input is not supported for images: pass a dense array of shape "
             "(n, H, W), (n, H, W, C) or (n, C, H, W)."
         )
     a = np.asarray(X)
-    if a.dtype == object:
-        # Object arrays of numbers are fine; anything else is neither pixels
-        # nor (already resolved) file paths.
-        a = a.astype(np.float32)
-    if a.dtype.kind in "US":
-        raise ValueError(
-            "X is neither a numeric image array nor image file paths. Pass images "
-            "as an array (n, H, W[, C]) or file paths (list, Series, or a "
-            "DataFrame with a path column)."
-        )
-    if a.dtype.kind == "c":
-        raise ValueError("Complex data not supported for images.")
-    if a.dtype.kind not in "uifb":
-        raise ValueError(f"Unsupported image dtype {a.dtype}.")
     if a.ndim >= 1 and a.shape[0] == 0:
         raise ValueError(
             f"Found array with 0 sample(s) (shape={a.shape}) while a minimum of 1 "
@@ -120,18 +190,17 @@ def as_image_tensor(X, image_size: tuple[int, int] | None) -> torch.Tensor:
             f"Found array with 0 feature(s) (shape={a.shape}) while a minimum of 1 "
             f"is required."
         )
-    a = _to_nchw(a)
-    if a.dtype == np.uint8:
-        # Copy read-only or strided input: torch tensors must own writable data.
-        if not a.flags.writeable or not a.flags.c_contiguous:
-            a = np.array(a, order="C")
-        return torch.from_numpy(a)
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    if not np.isfinite(a).all():
-        raise ValueError(
-            "Input X contains NaN or infinity; image pixels must be finite."
-        )
-    return torch.from_numpy(a)
+    a = _to_nchw(_check_numeric(a, "X"))
+    if a.dtype.kind in "ui":
+        # Copy read-only, strided or wider input: torch tensors must own
+        # writable data, and uint8 is exact for values in [0, 255].
+        if a.dtype != np.uint8 or not a.flags.writeable or not a.flags.c_contiguous:
+            a = np.array(a, dtype=np.uint8, order="C")
+        return torch.from_numpy(a), _fitted_unit(float_scale)
+    scale = _fitted_unit(float_scale)
+    if a.dtype.kind == "f":
+        scale = _float_scale(float(a.min()), float(a.max()), float_scale)
+    return torch.from_numpy(np.ascontiguousarray(_as_float(a, scale))), scale
 
 
 class ImagePrepare:

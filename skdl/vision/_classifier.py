@@ -16,7 +16,7 @@ from .._data import TensorDataset
 from .._registry import make_activation
 from .._tasks import ClassifierTaskMixin
 from ..modules.cnn import ImageNetwork
-from ._arrays import ImagePrepare, as_image_tensor, image_size_tuple
+from ._arrays import INFER, ImagePrepare, as_image_tensor, image_size_tuple
 from ._backbones import build_backbone
 from ._files import FileImageDataset, resolve_paths, scan_images
 
@@ -33,6 +33,14 @@ class ImageClassifier(ClassifierMixin, ClassifierTaskMixin, BaseDLEstimator):
     batch, in worker processes). Inputs are scaled to [0, 1] and normalized
     per channel inside the network with statistics learned in ``fit``.
     Training runs on skorch; the fitted skorch net is ``net_``.
+
+    Pixel values are read as in torchvision: integer images hold [0, 255]
+    and float images [0, 1], except that floats reaching above 1 are read
+    as [0, 255] (``X.astype("float32")`` of 8-bit images). Prediction reads
+    its input the same way, so uint8 and float versions of an image give the
+    same answer. Floats outside [0, 255] (images standardized beforehand)
+    are used as given; augmentation with :class:`~skdl.augment.ImageAugmenter`
+    then refuses them, as its flips, crops and colour jitter work on pixels.
 
     Parameters
     ----------
@@ -166,6 +174,10 @@ default="cnn"
         else 3, after conversion).
     image_shape_ : tuple of int
         (height, width) the network is trained on.
+    float_scale_ : float or None
+        What float training images were divided by to reach [0, 1]: 1, 255,
+        or None when they were not pixel values (outside [0, 255]) and were
+        used as given. Float images at prediction are read the same way.
     mean_, std_ : ndarray of shape (`n_channels_`,) or (3,)
         Per-channel normalization statistics in [0, 1] units: those of the
         training images, or those the pretrained weights expect. They are
@@ -207,7 +219,12 @@ default="cnn"
     _parameter_constraints: dict = {
         **BaseDLEstimator._parameter_constraints,
         "backbone": [str, torch.nn.Module, type],
-        "image_size": [Interval(numbers.Integral, 1, None, closed="left"), tuple, None],
+        "image_size": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            tuple,
+            list,
+            None,
+        ],
         "path_column": [str, None],
         "num_workers": [
             Interval(numbers.Integral, 0, None, closed="left"),
@@ -284,17 +301,27 @@ default="cnn"
     def _validate_X(self, X, *, reset: bool):
         if not reset:
             check_is_fitted(self)
-        size = image_size_tuple(self.image_size)
+        # At prediction, mixed-size lists are resized to the training size.
+        size = image_size_tuple(self.image_size) if reset else self.image_shape_
         paths = resolve_paths(X, self.path_column)
         if paths is not None:
             return self._validate_files(
                 np.asarray(paths, dtype=object), size, reset=reset
             )
-        images = as_image_tensor(X, size)
+        if not reset and self.input_kind_ == "files":
+            raise ValueError(
+                f"{type(self).__name__} was fitted on image files; pass file "
+                f"paths to predict as well."
+            )
+        images, float_scale = as_image_tensor(
+            X, size, float_scale=INFER if reset else self.float_scale_
+        )
         if reset:
             self.input_kind_ = "array"
+            self.float_scale_ = float_scale
             self.n_channels_ = int(images.shape[1])
             self.image_shape_ = size or tuple(int(s) for s in images.shape[-2:])
+            self._check_pixel_range()
         elif images.shape[1] != self.n_channels_:
             raise ValueError(
                 f"X has {images.shape[1]} channel(s), but {type(self).__name__} "
@@ -314,10 +341,21 @@ default="cnn"
                 f"to one size."
             )
         self.input_kind_ = "files"
+        self.float_scale_ = 1.0
         self.mode_ = scan.mode
         self.n_channels_ = scan.n_channels
         self.image_shape_ = size or scan.size
         return paths
+
+    def _check_pixel_range(self) -> None:
+        """Refuse augmentation that needs pixels when X holds none."""
+        if self.float_scale_ is None and getattr(self.augment, "_needs_pixels", False):
+            raise ValueError(
+                f"augment={type(self.augment).__name__}(...) works on pixel "
+                f"values in [0, 1] or [0, 255], but the training images hold "
+                f"floats outside [0, 255]. Pass the images unstandardized "
+                f"(ImageClassifier normalizes them itself, see mean_ and std_)."
+            )
 
     def _make_dataset(self, X, y=None, sample_weight=None, *, index=None):
         if index is not None:
