@@ -132,6 +132,10 @@ class BaseDLEstimator(BaseEstimator):
         if self.weights is None:
             return None
         state, source = finetune.load_state_dict(self.weights)
+        return self._transfer_state(module, state, source)
+
+    def _transfer_state(self, module: torch.nn.Module, state: dict, source: str):
+        """Copy the matching tensors of a loaded state dict into module."""
         return finetune.transfer_weights(
             module, state, source, prefix=self._weights_prefix
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import warnings
 
 import numpy as np
 import torch
@@ -441,13 +442,67 @@ default="cnn"
             # Pretrained weights expect the normalization they were trained with.
             self.mean_ = np.asarray(backbone.mean)
             self.std_ = np.asarray(backbone.std)
-        return ImageNetwork(
+            if self.float_scale_ is None:
+                warnings.warn(
+                    f"weights={self.weights!r} expect pixels in [0, 1] with "
+                    f"their own normalization, but the training images hold "
+                    f"floats outside [0, 255] (standardized beforehand?); pass "
+                    f"the images unstandardized.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        network = ImageNetwork(
             backbone.module,
             mean=self.mean_.tolist(),
             std=self.std_.tolist(),
             backbone_channels=backbone.in_channels,
             head=backbone.head,
         )
+        self._check_input_size(network)
+        return network
+
+    def _check_input_size(self, network: ImageNetwork) -> None:
+        """Refuse an image size the backbone cannot take, before training.
+
+        Deep torchvision models downsample by 32 or more (and ViT and
+        Inception need exact or minimum sizes); too small an input fails
+        deep inside torch at the first batch. One forward pass of a blank
+        image in evaluation mode, which leaves the weights, the batch-norm
+        statistics and the random state as they are, finds out now.
+        """
+        height, width = self.image_shape_
+        training = network.training
+        network.eval()
+        try:
+            with torch.no_grad():
+                network(torch.zeros(1, self.n_channels_, height, width))
+        except (RuntimeError, AssertionError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            name = self.backbone if isinstance(self.backbone, str) else "the backbone"
+            raise ValueError(
+                f"backbone={name!r} cannot take {height}x{width} images"
+                + (f" ({reason})" if reason else "")
+                + ". Set image_size to a size it accepts, e.g. image_size=224 "
+                "for torchvision models, or choose a backbone for small images "
+                "such as 'cnn' or 'resnet18'."
+            ) from exc
+        finally:
+            network.train(training)
+
+    def _transfer_state(self, module: torch.nn.Module, state: dict, source: str):
+        # A network trained on RGB-expanded input (e.g. grayscale images on
+        # a pretrained torchvision backbone) brings the normalization of the
+        # channels its backbone sees; keep it rather than this data's.
+        mean, std = state.get("mean"), state.get("std")
+        if (
+            isinstance(mean, torch.Tensor)
+            and isinstance(std, torch.Tensor)
+            and mean.shape != module.mean.shape
+            and mean.numel() == std.numel() == module.backbone_channels
+        ):
+            module.mean = mean.detach().float().reshape(1, -1, 1, 1).clone()
+            module.std = std.detach().float().reshape(1, -1, 1, 1).clone()
+        return super()._transfer_state(module, state, source)
 
     def _transfer_weights(self, module: torch.nn.Module):
         if self._weights_name() is not None:
