@@ -54,8 +54,8 @@ default="cnn"
         classification model name (``"resnet18"``, ``"mobilenet_v3_small"``,
         ``"efficientnet_b0"``, ...; see
         :func:`skdl.vision.classification_models`) is built through
-        torchvision's model registry and its last linear layer replaced by a
-        head sized for the task. A module instance or class is used likewise
+        torchvision's model registry and its last linear layer (SqueezeNet's
+        final 1x1 convolution) replaced by a head sized for the task. A module instance or class is used likewise
         (its last linear layer is replaced unless it already fits the task).
         For torchvision and custom backbones, ``dropout`` is applied right
         before the new head, and an ``activation`` other than ``"relu"``
