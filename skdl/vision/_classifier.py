@@ -49,14 +49,14 @@ class ImageClassifier(ClassifierMixin, ClassifierTaskMixin, BaseDLEstimator):
 default="cnn"
         ``"cnn"`` is a compact CNN (three blocks of a 3x3 convolution, batch
         norm, activation and max-pooling, then global average pooling and a
-        linear head) that
-        ``activation`` and ``dropout`` act on throughout. Any torchvision
-        classification model name (``"resnet18"``, ``"mobilenet_v3_small"``,
-        ``"efficientnet_b0"``, ...; see
+        linear head) that ``activation`` and ``dropout`` act on throughout.
+        Any torchvision classification model name (``"resnet18"``,
+        ``"mobilenet_v3_small"``, ``"efficientnet_b0"``, ...; see
         :func:`skdl.vision.classification_models`) is built through
         torchvision's model registry and its last linear layer (SqueezeNet's
-        final 1x1 convolution) replaced by a head sized for the task. A module instance or class is used likewise
-        (its last linear layer is replaced unless it already fits the task).
+        final 1x1 convolution) replaced by a head sized for the task. A module
+        instance or class is used likewise (its last linear layer is replaced
+        unless it already fits the task).
         For torchvision and custom backbones, ``dropout`` is applied right
         before the new head, and an ``activation`` other than ``"relu"``
         replaces every ``nn.ReLU`` of a torchvision backbone (other
