@@ -221,6 +221,10 @@ def test_squeezenet_gets_a_conv_head_and_its_pretrained_features(tmp_path, monke
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
     plain = ImageClassifier("squeezenet1_0", max_epochs=1, batch_size=12)
     assert plain.fit(X, y).predict_proba(X).shape == (12, 3)
+    # The ReLU after the old classifier is gone: logits can be negative.
+    assert isinstance(net.classifier[2], torch.nn.Identity)
+    logits = clf.net_.module_(torch.rand(4, 3, 32, 32))
+    assert (logits < 0).any()
 
 
 def test_every_listed_torchvision_model_has_an_output_layer():

@@ -221,5 +221,24 @@ def _with_head(
         new = nn.Linear(layer.in_features, n_outputs)
     else:
         new = nn.Conv2d(layer.in_channels, n_outputs, kernel_size=1)
+        _drop_activations_after(module, name)
     _replace(module, name, nn.Sequential(nn.Dropout(dropout), new))
     return Backbone(module, name, channels, family)
+
+
+def _drop_activations_after(module: nn.Module, name: str) -> None:
+    """Replace activations that follow layer ``name`` in its parent by Identity.
+
+    SqueezeNet's classifier is ``Dropout, Conv2d(1x1), ReLU, pooling``: kept,
+    the ReLU would make every logit non-negative (and a logit stuck at zero
+    gets no gradient), so the new head's outputs must reach the pooling as
+    they are.
+    """
+    parent_name, _, child = name.rpartition(".")
+    parent = module.get_submodule(parent_name) if parent_name else module
+    if not isinstance(parent, nn.Sequential):
+        return
+    names = list(parent._modules)
+    for sibling in names[names.index(child) + 1 :]:
+        if type(parent._modules[sibling]).__module__ == nn.ReLU.__module__:
+            parent._modules[sibling] = nn.Identity()
