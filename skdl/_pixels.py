@@ -6,18 +6,31 @@ so that both read an array the same way.
 * Layout: (n, H, W) is grayscale; a 4-D array is channels-last unless only
   its second axis looks like a channel axis (1, 3 or 4).
 * Range: integer images hold values in [0, 255]; float images in [0, 1],
-  or in [0, 255] when any value exceeds 1. Floats outside [0, 255] (e.g.
-  images standardized beforehand) are not pixel values and are used as given.
+  or in [0, 255] when values exceed 1. Resampling rings a little past the
+  edges, so each range tolerates values down to ``-SLACK`` and up to
+  ``SLACK`` of its width above the top. Floats outside both (e.g. images
+  standardized beforehand) are not pixel values.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CHANNELS", "channel_layout", "check_integer_range", "pixel_scale"]
+__all__ = [
+    "CHANNELS",
+    "SLACK",
+    "channel_layout",
+    "check_integer_range",
+    "in_range",
+    "pixel_scale",
+]
 
 #: Channel counts an image axis may have.
 CHANNELS = (1, 3, 4)
+
+#: Float pixels may overshoot their range: by this fraction of its width at
+#: the top, by this much (absolute) below 0.
+SLACK = 0.1
 
 
 def channel_layout(shape: tuple[int, ...]) -> str:
@@ -57,29 +70,37 @@ def check_integer_range(a: np.ndarray) -> None:
         )
 
 
-def pixel_scale(a: np.ndarray, unit: float = 1.0) -> float | None:
+def pixel_scale(a: np.ndarray) -> float | None:
     """What to divide the finite numeric images ``a`` by to get [0, 1].
 
     Parameters
     ----------
     a : ndarray
         Images, integer or float, all finite.
-    unit : float, default=1.0
-        The divisor for float images whose values all lie in [0, 1]: 1, or
-        255 for a model fitted on floats in [0, 255], to which such images
-        are dark ones of the same kind.
 
     Returns
     -------
     scale : float or None
-        255 for integers and floats reaching above 1, ``unit`` for floats in
-        [0, 1], None for floats outside [0, 255] (not pixel values).
+        255 for integers, 1 for floats in [0, 1], 255 for floats in
+        [0, 255], each range widened by ``SLACK`` (see :func:`in_range`);
+        None for other floats (not pixel values).
     """
     if a.dtype.kind in "ui":
         return 255.0
     if a.dtype.kind == "b" or not a.size:
         return 1.0
     low, high = float(a.min()), float(a.max())
-    if low < 0 or high > 255:
-        return None
-    return 255.0 if high > 1 else float(unit)
+    for scale in (1.0, 255.0):
+        if high <= scale * (1 + SLACK):
+            return scale if in_range(low, high, scale) else None
+    return None
+
+
+def in_range(low: float, high: float, scale: float) -> bool:
+    """Whether floats spanning [low, high] are pixels in [0, scale].
+
+    The top may overshoot by ``SLACK`` of the range, the bottom by ``SLACK``
+    in absolute terms only: images standardized beforehand have a mean of 0
+    and so clearly negative values, even when mostly positive.
+    """
+    return -SLACK <= low and high <= scale * (1 + SLACK)

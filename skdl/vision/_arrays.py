@@ -9,7 +9,7 @@ import scipy.sparse as sp
 import torch
 from torchvision.transforms.v2 import functional as TF
 
-from .._pixels import channel_layout, check_integer_range, pixel_scale
+from .._pixels import channel_layout, check_integer_range, in_range, pixel_scale
 
 __all__ = ["INFER", "ImagePrepare", "as_image_tensor", "image_size_tuple"]
 
@@ -68,6 +68,8 @@ def _check_numeric(a: np.ndarray, what: str) -> np.ndarray:
         raise ValueError(f"Unsupported image dtype {a.dtype}.")
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         raise ValueError(f"{what} contains NaN or infinity; pixels must be finite.")
+    if a.dtype.kind == "f" and a.size and np.abs(a).max() > np.finfo(np.float32).max:
+        raise ValueError(f"{what} holds values too large for float32.")
     if a.dtype.kind in "ui":
         check_integer_range(a)
     return a
@@ -75,17 +77,16 @@ def _check_numeric(a: np.ndarray, what: str) -> np.ndarray:
 
 def _float_scale(lowest: float, highest: float, float_scale) -> float | None:
     """The divisor of float pixels spanning [lowest, highest]; see as_image_tensor."""
-    if float_scale is None:
-        return None
-    unit = 1.0 if float_scale == INFER else float(float_scale)
-    scale = pixel_scale(np.array([lowest, highest]), unit=unit)
-    if scale is None and float_scale != INFER:
+    if float_scale == INFER:
+        return pixel_scale(np.array([lowest, highest]))
+    if float_scale is not None and not in_range(lowest, highest, float_scale):
+        hint = " (uint8 images, or floats divided by 255)" if float_scale == 1 else ""
         raise ValueError(
             f"X holds float values in [{lowest:.4g}, {highest:.4g}], but the "
-            f"model was fitted on pixels in [0, 1] or [0, 255]. Pass images "
-            f"scaled like the training images."
+            f"model reads float images as pixels in [0, {float_scale:g}], as it "
+            f"was fitted. Pass images scaled like the training images{hint}."
         )
-    return scale
+    return float_scale
 
 
 def _as_float(a: np.ndarray, scale: float | None) -> np.ndarray:
@@ -147,8 +148,8 @@ def as_image_tensor(
 
     uint8 images stay uint8 (converted per batch, to save memory); other
     images become float32 in [0, 1] by the rule of :mod:`skdl._pixels`:
-    integers hold [0, 255], floats [0, 1], or [0, 255] when any value
-    exceeds 1. A list of differently sized images is resized to
+    integers hold [0, 255], floats [0, 1], or [0, 255] when values exceed
+    1. A list of differently sized images is resized to
     ``image_size``, which must then be set.
 
     Parameters
@@ -160,10 +161,11 @@ def as_image_tensor(
         Target size, used here only for lists of mixed sizes.
     float_scale : "infer", float or None, default="infer"
         How float images are read. ``"infer"`` (at fit) reads the range off
-        X. A number (the fitted convention, 1 or 255) divides floats in
-        [0, 1] by it and floats above 1 by 255, and refuses floats outside
-        [0, 255]. None (a model fitted on floats outside [0, 255]) uses
-        floats as given.
+        X, by :func:`skdl._pixels.pixel_scale`. A number (the fitted
+        convention, 1 or 255) divides floats by it and refuses floats
+        outside [0, that number], so that an image's reading never depends
+        on the other images of the call. None (a model fitted on floats
+        that are not pixel values) uses floats as given.
 
     Returns
     -------

@@ -36,12 +36,15 @@ class ImageClassifier(ClassifierMixin, ClassifierTaskMixin, BaseDLEstimator):
     Training runs on skorch; the fitted skorch net is ``net_``.
 
     Pixel values are read as in torchvision: integer images hold [0, 255]
-    and float images [0, 1], except that floats reaching above 1 are read
-    as [0, 255] (``X.astype("float32")`` of 8-bit images). Prediction reads
-    its input the same way, so uint8 and float versions of an image give the
-    same answer. Floats outside [0, 255] (images standardized beforehand)
-    are used as given; augmentation with :class:`~skdl.augment.ImageAugmenter`
-    then refuses them, as its flips, crops and colour jitter work on pixels.
+    and float images [0, 1], except that training floats going above 1 are
+    read as [0, 255] (``X.astype("float32")`` of 8-bit images); each range
+    tolerates the overshoot of resampling (10% above, 0.1 below).
+    Prediction reads float images by the training convention
+    (``float_scale_``) and refuses floats outside it, so an image is never
+    read differently because of the other images in the call.
+    Training floats outside both ranges (images standardized beforehand) are
+    used as given; :class:`~skdl.augment.ImageAugmenter` then refuses them,
+    as its crops, rotations and colour jitter work on pixels.
 
     Parameters
     ----------
@@ -176,9 +179,9 @@ default="cnn"
     image_shape_ : tuple of int
         (height, width) the network is trained on.
     float_scale_ : float or None
-        What float training images were divided by to reach [0, 1]: 1, 255,
-        or None when they were not pixel values (outside [0, 255]) and were
-        used as given. Float images at prediction are read the same way.
+        What float images are divided by to reach [0, 1]: 255 when the
+        training images were floats in [0, 255], 1 otherwise, or None when
+        they were floats that are not pixel values, used as given.
     mean_, std_ : ndarray of shape (`n_channels_`,) or (3,)
         Per-channel normalization statistics in [0, 1] units: those of the
         training images, or those the pretrained weights expect. They are
@@ -314,8 +317,10 @@ default="cnn"
                 f"{type(self).__name__} was fitted on image files; pass file "
                 f"paths to predict as well."
             )
+        # Models pickled before float_scale_ existed used floats as given.
+        fitted = getattr(self, "float_scale_", None)
         images, float_scale = as_image_tensor(
-            X, size, float_scale=INFER if reset else self.float_scale_
+            X, size, float_scale=INFER if reset else fitted
         )
         if reset:
             self.input_kind_ = "array"

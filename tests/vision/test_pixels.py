@@ -53,16 +53,33 @@ def test_float_images_in_0_255_are_read_as_8_bit(fmnist):
     )
 
 
-def test_uint8_model_reads_float_images_in_0_255(fmnist):
+def test_uint8_model_reads_floats_as_0_1_and_refuses_0_255(fmnist):
     X, y, Xt, _ = fmnist
     clf = ImageClassifier(**FAST).fit(X, y)
     assert clf.float_scale_ == 1.0
     np.testing.assert_allclose(
-        clf.predict_proba(Xt.astype(np.float64)), clf.predict_proba(Xt), atol=1e-5
-    )
-    np.testing.assert_allclose(
         clf.predict_proba(Xt / 255.0), clf.predict_proba(Xt), atol=1e-5
     )
+    with pytest.raises(ValueError, match=r"pixels in \[0, 1\].*divided by 255"):
+        clf.predict(Xt.astype(np.float32))
+
+
+def test_an_image_is_read_alike_whatever_else_is_in_the_call(fmnist):
+    X, y, Xt, _ = fmnist
+    clf = ImageClassifier(**FAST).fit(X / 255.0, y)
+    alone = clf.predict_proba(Xt[1:] / 255.0)
+    # Resampling may overshoot [0, 1] a little; that must not rescale others.
+    overshoot = Xt / 255.0
+    overshoot[0, 0, 0] = 1.0000001
+    np.testing.assert_allclose(clf.predict_proba(overshoot)[1:], alone, atol=1e-6)
+
+
+def test_huge_float64_pixels_are_refused(fmnist):
+    X, y, _, _ = fmnist
+    huge = X.astype(np.float64)
+    huge[0, 0, 0] = 1e39
+    with pytest.raises(ValueError, match="too large for float32"):
+        ImageClassifier(**FAST).fit(huge, y)
 
 
 def test_augmenting_low_range_float_images_still_learns():
@@ -90,7 +107,7 @@ def test_standardized_images(fmnist):
     # Mixup blends images and works on any values.
     ImageClassifier(augment=Mixup(), **FAST).fit(Z, y)
     pixels = ImageClassifier(**FAST).fit(X, y)
-    with pytest.raises(ValueError, match="fitted on pixels in"):
+    with pytest.raises(ValueError, match=r"reads float images as pixels in \[0, 1\]"):
         pixels.predict(Zt)
 
 
