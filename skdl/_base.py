@@ -311,19 +311,32 @@ class BaseDLEstimator(BaseEstimator):
         self : object
             The fitted estimator.
         """
-        # A fit that fails (bad input, diverged training) leaves the estimator
-        # as it was: a previously fitted model keeps predicting, consistently
-        # with its fitted attributes. Fitting only ever rebinds attributes,
-        # so a shallow copy of __dict__ is a full snapshot.
+        # Bad input leaves the estimator as it was, a fitted model included.
+        # Validation only ever rebinds attributes, so a shallow copy of
+        # __dict__ is a full snapshot.
         before = dict(self.__dict__)
         try:
-            return self._fit(X, y, sample_weight)
+            X, y_encoded, weights, device = self._validate_fit_input(
+                X, y, sample_weight
+            )
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
+        # The input is valid: the previous networks go now rather than share
+        # (GPU) memory with the new ones, and a fit that fails from here on
+        # (e.g. diverged training) leaves no network that could answer.
+        del before
+        self.__dict__.pop("net_", None)
+        self.__dict__.pop("nets_", None)
+        # Each of several concurrent fits (GridSearchCV(n_jobs=k), Dask)
+        # takes its share of the CPU cores; see skdl._parallel.
+        with share_threads():
+            self._train(X, y_encoded, weights, device)
+        return self
 
-    def _fit(self, X, y, sample_weight):
+    def _validate_fit_input(self, X, y, sample_weight) -> tuple:
+        """Validated X, encoded y, sample weights and the device, for fit."""
         self._check_training_params()
         X = self._validate_X(X, reset=True)
         n = _num_samples(X)
@@ -342,11 +355,7 @@ class BaseDLEstimator(BaseEstimator):
         weights = self._sample_weight(user_weights, y_encoded)
         device = self._resolve_device()
         self._check_precision(device)
-        # Each of several concurrent fits (GridSearchCV(n_jobs=k), Dask)
-        # takes its share of the CPU cores; see skdl._parallel.
-        with share_threads():
-            self._train(X, y_encoded, weights, device)
-        return self
+        return X, y_encoded, weights, device
 
     def _check_training_params(self) -> None:
         """What the parameter constraints cannot express, checked at fit."""

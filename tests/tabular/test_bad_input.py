@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 from torch import nn
 
 from skdl import TabularClassifier, TabularRegressor, TrainingDivergedError
+from skdl.augment._base import BaseAugmenter
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
 ESTIMATORS = [TabularClassifier, TabularRegressor]
@@ -339,18 +343,40 @@ def test_diverging_training_raises_and_suggests_a_lower_lr(early_stopping):
         reg.predict(X)
 
 
-def test_failed_refit_keeps_the_previous_model():
+def test_diverged_refit_leaves_no_network():
     X, y = _diverging_regression()
     reg = TabularRegressor((16,), max_epochs=2, random_state=0).fit(X, y)
-    before = reg.predict(X)
     reg.set_params(lr=1e6, optimizer="sgd", scaling=None)
     with pytest.raises(TrainingDivergedError):
         reg.fit(X[:, :3], y)
-    # The earlier fit is intact and consistent: same weights, same inputs.
-    assert reg.n_features_in_ == 5
-    np.testing.assert_array_equal(reg.predict(X), before)
-    with pytest.raises(ValueError, match="3 features"):
+    with pytest.raises(NotFittedError):
         reg.predict(X[:, :3])
+
+
+class _Watch(BaseAugmenter):
+    """Records, at the first training batch, whether ``ref`` is still alive."""
+
+    _input_kinds = frozenset({"tabular"})
+
+    def __init__(self, ref=None, alive=None):
+        self.ref = ref
+        self.alive = alive
+
+    def augment_batch(self, X_batch, y_batch=None, *, n_classes=None):
+        if not self.alive:
+            gc.collect()
+            self.alive.append(self.ref() is not None)
+        return X_batch, y_batch
+
+
+def test_refit_releases_the_previous_network_before_training(data):
+    # Otherwise a refit holds two networks (and their optimizer state) in
+    # memory at once, which matters on a GPU.
+    X, y = data
+    clf = TabularClassifier(**FAST).fit(X, y)
+    alive = []
+    clf.set_params(augment=_Watch(weakref.ref(clf.net_.module_), alive)).fit(X, y)
+    assert alive == [False]
 
 
 def test_refit_on_bad_y_keeps_the_previous_model(data):
