@@ -370,10 +370,10 @@ class BaseDLEstimator(BaseEstimator):
                 raise TypeError(
                     f"{name}={value.__name__} is a class; pass an instance ({hint})."
                 )
-        if isinstance(self.freeze, bool):
+        if self.freeze is True:  # False freezes nothing, like 0 or None
             raise ValueError(
-                f"freeze={self.freeze} is ambiguous: pass freeze='backbone', the "
-                f"number of leading blocks to freeze, or parameter-name patterns."
+                "freeze=True is ambiguous: pass freeze='backbone', the number "
+                "of leading blocks to freeze, or parameter-name patterns."
             )
         if (
             self.freeze is not None

@@ -249,9 +249,9 @@ class TabularMixin(BaseDLEstimator):
         return copy.deepcopy(source.encoder_)
 
     def _make_dataset(self, X, y=None, sample_weight=None, *, index=None):
-        if index is not None:
+        if index is not None:  # fit's own rows, not new data
             X = _take(X, index)
-        arrays = self.encoder_.transform(X)
+        arrays = self.encoder_.transform(X, warn_unknown=index is None)
         features = {
             k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()
         }

@@ -350,8 +350,14 @@ class TabularEncoder:
             encoded = self.numeric_.transform(num)
         return _to_float32(encoded, self.numeric_columns_)
 
-    def transform(self, X) -> dict[str, np.ndarray]:
-        """Encode X; unseen categories map to the unknown code."""
+    def transform(self, X, *, warn_unknown: bool = True) -> dict[str, np.ndarray]:
+        """Encode X; unseen categories map to the unknown code.
+
+        With ``warn_unknown``, columns whose values are mostly categories
+        unseen in fit get a warning. The estimators turn it off for their
+        own training and validation rows, where a high-cardinality column's
+        validation rows are expected to be mostly unseen.
+        """
         num, cat = self._split(X)
         out = {}
         if self.numeric_ is not None:
@@ -360,7 +366,8 @@ class TabularEncoder:
             out["x_num"] = np.zeros((len(num), 0), dtype=np.float32)
         if self.categorical_ is not None:
             codes = (self.categorical_.transform(cat) + N_RESERVED).astype(np.int64)
-            self._warn_mostly_unknown(cat, codes)
+            if warn_unknown:
+                self._warn_mostly_unknown(cat, codes)
             out["x_cat"] = codes
         return out
 

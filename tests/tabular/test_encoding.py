@@ -178,6 +178,19 @@ def test_mostly_unknown_categories_at_predict_time_warn():
         encoder.transform(X.assign(c=X["c"].str.upper()))
 
 
+def test_high_cardinality_column_does_not_warn_during_fit():
+    # The validation split of an ID-like column is mostly unseen by design;
+    # only new data at predict time is worth a warning.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=200), "id": [f"r{i}" for i in range(200)]})
+    y = (X["x"] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = TabularClassifier(**FAST).fit(X, y)
+    with pytest.warns(UserWarning, match="Column 'id'"):
+        clf.predict(X.assign(id=[f"s{i}" for i in range(200)]))
+
+
 @pytest.mark.parametrize("missing", [None, np.nan, pd.NA])
 def test_missing_category_at_predict_time(missing):
     X, y = _mixed_frame()
