@@ -29,7 +29,7 @@ from . import finetune
 from ._accelerate import active_accelerator, shared_seed
 from ._data import AugmentTransform
 from ._net import NetConfig, build_net
-from ._parallel import share_threads
+from ._parallel import running_fits, share_threads
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 
 __all__ = ["BaseDLEstimator"]
@@ -332,8 +332,29 @@ class BaseDLEstimator(BaseEstimator):
         # Each of several concurrent fits (GridSearchCV(n_jobs=k), Dask)
         # takes its share of the CPU cores; see skdl._parallel.
         with share_threads():
+            self._warn_if_threads_share_the_generator()
             self._train(X, y_encoded, weights, device)
         return self
+
+    def _warn_if_threads_share_the_generator(self) -> None:
+        """Say that random_state cannot hold for fits running in threads.
+
+        Initialization, shuffling, dropout and augmentation draw from torch's
+        global generator, one per process: fits running at once in threads
+        (joblib's threading backend, Dask workers with several threads) draw
+        from it in turns that vary from run to run. Dropout and augmentation
+        take no generator argument, so no per-fit generator can replace it.
+        """
+        if self.random_state is not None and running_fits() > 1:
+            warnings.warn(
+                f"{running_fits()} skdl fits are running at once in threads of "
+                f"one process, so random_state={self.random_state!r} does not "
+                f"make them reproducible: they share torch's global random "
+                f"generator. Run them in processes instead (joblib's default "
+                f"'loky' backend, Dask workers with one thread each).",
+                UserWarning,
+                stacklevel=4,
+            )
 
     def _validate_fit_input(self, X, y, sample_weight) -> tuple:
         """Validated X, encoded y, sample weights and the device, for fit."""

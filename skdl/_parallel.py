@@ -37,7 +37,13 @@ from contextlib import contextmanager
 import torch
 from skorch.callbacks import Callback
 
-__all__ = ["ShareThreads", "available_cores", "share_threads", "thread_budget"]
+__all__ = [
+    "ShareThreads",
+    "available_cores",
+    "running_fits",
+    "share_threads",
+    "thread_budget",
+]
 
 _lock = threading.Lock()
 _running = 0
@@ -93,6 +99,11 @@ def _rebalance() -> int | None:
     if n != torch.get_num_threads():
         torch.set_num_threads(n)
     return n
+
+
+def running_fits() -> int:
+    """skdl fits running in this process right now, in any thread."""
+    return _running
 
 
 @contextmanager

@@ -112,6 +112,7 @@ def test_grid_search_on_dask_matches_local(client):
     assert set(_split_values(remote, "threads")) == {1}
 
 
+@pytest.mark.filterwarnings("ignore:.*running at once in threads:UserWarning")
 def test_threaded_dask_workers_share_the_cores():
     # A worker with two threads runs two fits in one process, where Dask's
     # OMP_NUM_THREADS=1 does not reach (processes=False): skdl's own count

@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -25,6 +26,7 @@ from joblib import parallel_config
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import GridSearchCV
 
+import skdl._base
 from skdl import TabularClassifier, TrainingDivergedError, _parallel
 from skdl._parallel import available_cores, share_threads, thread_budget
 
@@ -72,6 +74,7 @@ def test_loky_workers_get_their_share(data):
     assert not _split_values(search, "over").any()
 
 
+@pytest.mark.filterwarnings("ignore:.*running at once in threads:UserWarning")
 def test_threading_backend_does_not_oversubscribe(data):
     # Worker threads share a process; without skdl's count each fit would
     # take every core (measured: 2 threads per fit on 2 cores).
@@ -96,10 +99,12 @@ def test_concurrent_threads_settle_on_a_share(data):
         fitted.append(est.fit(X, y))
 
     workers = [threading.Thread(target=fit, args=(seed,)) for seed in (0, 1)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    # They share torch's global generator, so their seeds cannot hold.
+    with pytest.warns(UserWarning, match="running at once in threads"):
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
     epochs = [r for est in fitted for r in records(est)]
     both = [t for t, running in epochs if running == 2]
     assert both, "the two fits never overlapped"
@@ -157,3 +162,12 @@ def test_works_without_the_optional_extras():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_no_thread_warning_for_a_lone_or_unseeded_fit(data, monkeypatch):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TabularClassifier(**FAST).fit(X, y)  # alone in the process
+        monkeypatch.setattr(skdl._base, "running_fits", lambda: 2)
+        TabularClassifier(**{**FAST, "random_state": None}).fit(X, y)
