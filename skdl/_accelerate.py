@@ -198,6 +198,23 @@ class AcceleratedSkdlNet(AccelerateMixin, SkdlNet):
         order = self.iterator_train__rng.permutation(len(dataset))
         return dataset.subset(np.sort(order[rank * per : (rank + 1) * per]))
 
+    def _release_from_accelerator(self) -> None:
+        """Drop this net's module and optimizer from the accelerator's lists.
+
+        Accelerate keeps every prepared model and optimizer (for its
+        ``save_state``), so the networks of finished fits, and their
+        optimizer state, would stay in memory for as long as the
+        accelerator: a long search inside one ``use_accelerator`` block
+        would grow until the GPU runs out of memory. Objects the user
+        prepared themselves stay.
+        """
+        names = (*self._modules, *self._criteria, *self._optimizers)
+        mine = {id(getattr(self, name + "_", None)) for name in names}
+        for attr in ("_models", "_optimizers"):
+            registry = getattr(self.accelerator, attr, None)
+            if isinstance(registry, list):
+                registry[:] = [obj for obj in registry if id(obj) not in mine]
+
     def to_plain_net(self) -> SkdlNet:
         """The trained net as a plain :class:`SkdlNet`, free of the accelerator.
 
@@ -205,6 +222,7 @@ class AcceleratedSkdlNet(AccelerateMixin, SkdlNet):
         which cannot be pickled and belongs to the training processes, is
         dropped.
         """
+        self._release_from_accelerator()
         self._unwrap_accelerator()
         state = dict(self.__dict__)
         for key in ("accelerator", "unwrap_after_train", "_wrapped_with_accelerator"):

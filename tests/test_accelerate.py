@@ -9,16 +9,19 @@ backend, and are not verified here.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import pickle
 import socket
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_breast_cancer
 
 from skdl import TabularClassifier, use_accelerator
@@ -59,6 +62,22 @@ def test_one_process_trains_like_a_plain_fit(data, accelerator):
     assert not hasattr(accelerated.net_, "accelerator")
     loaded = pickle.loads(pickle.dumps(accelerated))
     np.testing.assert_array_equal(loaded.predict(X), accelerated.predict(X))
+
+
+def test_finished_fits_are_released_by_the_accelerator(data, accelerator):
+    # Accelerate lists every prepared model and optimizer; a search inside
+    # one use_accelerator block must not keep every fitted network alive.
+    X, y = data
+    own = accelerator.prepare(torch.nn.Linear(2, 2))  # the user's, stays
+    refs = []
+    with use_accelerator(accelerator):
+        for seed in range(3):
+            clf = TabularClassifier(**{**FAST, "random_state": seed}).fit(X, y)
+            refs.append(weakref.ref(clf.net_.module_))
+            del clf
+    gc.collect()
+    assert [r() for r in refs] == [None, None, None]
+    assert accelerator._models == [own] and accelerator._optimizers == []
 
 
 def test_context_is_scoped(data, accelerator):
