@@ -158,6 +158,13 @@ class ClassifierTaskMixin:
         self.classes_ = encoder.classes_
         return encoder.transform(y)
 
+    def _sample_weight(self, weights, y_encoded):
+        """Loss weights, and ``class_prior_``: the class shares they give."""
+        weights = super()._sample_weight(weights, y_encoded)
+        counts = np.bincount(y_encoded, weights=weights, minlength=len(self.classes_))
+        self.class_prior_ = counts / counts.sum()
+        return weights
+
     def _task_weights(self, y_encoded: np.ndarray) -> np.ndarray | None:
         if self.class_weight is None:
             return None

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.dummy import DummyClassifier
@@ -37,6 +38,7 @@ from skdl.diagnostics import (
     VERDICTS,
     DiagnosisReport,
     HistoryDisplay,
+    baseline_loss,
     diagnose,
     loss_floor,
     plot_history,
@@ -163,12 +165,56 @@ def test_underfitting(underfit_clf):
     report = diagnose(underfit_clf)
     assert report.verdict == "underfitting"
     assert "high_loss" in report.signals
-    assert report.baseline_loss == pytest.approx(math.log(10))
+    # Digits' ten classes are almost balanced: close to log(10).
+    assert report.baseline_loss == pytest.approx(math.log(10), rel=1e-3)
     assert not report.early_stopped
     assert mentions(report, "lr")
     assert "raise `lr` from 1e-05 to 0.001" in " ".join(report.suggestions)
     assert mentions(report, "hidden_layer_sizes")
     assert not mentions(report, "dropout")  # there is no dropout to lower
+
+
+def _entropy(p):
+    p = np.asarray(p, dtype=float)
+    return float(-(p * np.log(p)).sum())
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_baseline_is_the_best_loss_without_inputs(smoothing):
+    # 5% positives: predicting the shares costs far less than log(2).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 10))
+    y = (rng.random(400) < 0.05).astype(int)
+    clf = TabularClassifier(
+        (8,), max_epochs=3, label_smoothing=smoothing, random_state=0
+    ).fit(X, y)
+    share = y.mean()
+    np.testing.assert_allclose(clf.class_prior_, [1 - share, share])
+    mean_target = (1 - smoothing) * clf.class_prior_ + smoothing / 2
+    assert baseline_loss(clf) == pytest.approx(_entropy(mean_target))
+    assert baseline_loss(clf) < 0.4 < math.log(2)
+    # Balanced class weights make the shares equal again.
+    balanced = clone(clf).set_params(class_weight="balanced").fit(X, y)
+    assert baseline_loss(balanced) == pytest.approx(math.log(2))
+
+
+def test_inputs_without_signal_are_not_a_good_fit():
+    # Pure noise, 5% positives: the network can only learn the class shares.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 10))
+    y = (rng.random(600) < 0.05).astype(int)
+    report = diagnose(TabularClassifier((64,), max_epochs=30, random_state=0).fit(X, y))
+    assert report.verdict == "underfitting"
+    assert "high_loss" in report.signals
+    assert any("little information" in note for note in report.notes)
+
+
+def test_a_single_epoch_suggests_training_longer(good_clf):
+    X, y = load_breast_cancer(return_X_y=True)
+    one = TabularClassifier((8,), max_epochs=1, random_state=0).fit(X, y)
+    report = diagnose(one)
+    assert "still_improving" in report.signals
+    assert "raise `max_epochs` from 1 to 2" in " ".join(report.suggestions)
 
 
 def test_good_fit(good_clf):
@@ -310,6 +356,9 @@ def replay(est, train, valid=None, *, best=None, **params):
     est.history_ = pd.DataFrame(columns, index=epochs)
     est.best_epoch_ = int(np.argmin(valid)) + 1 if best is None else best
     est.n_epochs_ = len(train)
+    if hasattr(est, "class_prior_"):
+        # Balanced shares: the baseline loss is log(n_classes) (B2 for two).
+        est.class_prior_ = np.full(len(est.classes_), 1 / len(est.classes_))
     return est.set_params(**params)
 
 

@@ -6,7 +6,7 @@ suggests which hyperparameters to change.
 """
 
 from ._display import HistoryDisplay, plot_history
-from ._fitted import loss_floor
+from ._fitted import baseline_loss, loss_floor
 from ._report import (
     BIAS_GAP_THRESHOLD,
     BIAS_LOSS_THRESHOLD,
@@ -31,6 +31,7 @@ __all__ = [
     "TREND_THRESHOLD",
     "TREND_WINDOW",
     "VERDICTS",
+    "baseline_loss",
     "DiagnosisReport",
     "HistoryDisplay",
     "diagnose",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from sklearn.base import is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
@@ -103,17 +104,16 @@ def _is_search(obj) -> bool:
 
 
 def baseline_loss(estimator: BaseDLEstimator) -> float:
-    """Training loss of a model that ignores its inputs, for scale.
+    """Training loss of the best model that ignores its inputs, for scale.
 
-    Classifiers: ``log(n_classes)``, the cross-entropy of predicting every
-    class with equal probability (for binary problems, ``log 2``, the binary
-    cross-entropy of predicting 0.5). It equals the loss of predicting the
-    class priors when the classes are balanced, or when
-    ``class_weight="balanced"``; with imbalanced classes the prior loss (the
-    entropy of the class distribution) is lower, so ``log(n_classes)`` is an
-    upper bound and the rules built on it lean towards "no underfitting".
-    The fitted estimator keeps only ``classes_``, not the class counts,
-    hence the approximation.
+    Classifiers: the entropy of the mean training target, which is what a
+    model that predicts the same probabilities for every row can do best.
+    Without label smoothing that is the entropy of the class shares
+    ``class_prior_`` (weighted as the loss weights rows; ``log(n_classes)``
+    when the classes are balanced); with ``label_smoothing=eps`` over ``K``
+    classes (``K = 2`` for binary problems) the mean target is
+    ``(1 - eps) * class_prior_ + eps / K``. Estimators fitted before
+    ``class_prior_`` existed get ``log(n_classes)``, an upper bound.
 
     Regressors: ``1.0``, the mean squared error of predicting the training
     mean, because skdl standardizes the target for training and records the
@@ -130,9 +130,15 @@ def baseline_loss(estimator: BaseDLEstimator) -> float:
         The baseline loss, always positive.
     """
     classes = getattr(estimator, "classes_", None)
-    if classes is not None:
+    if classes is None:
+        return 1.0
+    prior = getattr(estimator, "class_prior_", None)
+    if prior is None:
         return math.log(max(len(classes), 2))
-    return 1.0
+    eps = float(getattr(estimator, "label_smoothing", 0.0) or 0.0)
+    mean_target = (1 - eps) * np.asarray(prior, dtype=float) + eps / len(prior)
+    mean_target = mean_target[mean_target > 0]
+    return max(float(-(mean_target * np.log(mean_target)).sum()), 1e-12)
 
 
 def loss_floor(estimator: BaseDLEstimator) -> float:

@@ -88,9 +88,10 @@ class DiagnosisReport:
     early_stopped : bool
         Whether early stopping ended training (before or at ``max_epochs``).
     baseline_loss : float
-        Loss of a model that ignores its inputs: ``log(n_classes)`` for
-        classifiers (an upper bound of the loss of predicting the class
-        priors), ``1.0`` for regressors. Gaps and trends are measured in
+        Loss of the best model that ignores its inputs
+        (:func:`~skdl.diagnostics.baseline_loss`): for classifiers the
+        entropy of the class shares (of the mean smoothed target with label
+        smoothing), ``1.0`` for regressors. Gaps and trends are measured in
         these units.
     train_loss_best, train_loss_final : float
         Training loss at the best and at the last epoch.
@@ -212,11 +213,12 @@ def diagnose(estimator) -> DiagnosisReport:
     The rules look at the losses in ``history_`` at the best epoch ``b``
     (``best_epoch_``, whose weights the estimator kept) and at the last epoch
     ``n``. Gaps and trends are divided by the baseline loss ``B``, the loss
-    of a model that ignores its inputs (``log(n_classes)`` for classifiers,
-    ``1.0`` for regressors, whose loss is the squared error of the
-    standardized target), so that the thresholds mean the same for every
-    task and stay stable when losses approach zero. The gap at an epoch is
-    ``valid_loss - train_loss``.
+    of the best model that ignores its inputs (for classifiers, the entropy
+    of the class shares, or of the mean smoothed target; ``1.0`` for
+    regressors, whose loss is the squared error of the standardized target;
+    see :func:`~skdl.diagnostics.baseline_loss`), so that the thresholds
+    mean the same for every task and stay stable when losses approach zero.
+    The gap at an epoch is ``valid_loss - train_loss``.
 
     **Overfitting** (needs a validation split), when any of:
 
@@ -244,7 +246,8 @@ def diagnose(estimator) -> DiagnosisReport:
     * ``still_improving``: training ran all ``max_epochs`` without early
       stopping firing, and the validation loss (the training loss without a
       validation split) fell by at least ``TREND_THRESHOLD`` (0.05) times
-      ``B`` over the last ``TREND_WINDOW`` (5) epochs.
+      ``B`` over the last ``TREND_WINDOW`` (5) epochs; or the fit ran a
+      single epoch, which shows no trend at all.
 
     **Good fit** otherwise. Without a validation split the verdict rests on
     the training curve alone, so it is never "overfitting"; the report then
@@ -253,13 +256,12 @@ def diagnose(estimator) -> DiagnosisReport:
     The rules read curves, not causes. A problem whose labels are mostly
     noise cannot get far below ``B``, and a network that does not overfit it
     reads as underfitting (``high_bias``) whatever its size; the report then
-    notes that a wider network that only overfits points to noise. With
-    imbalanced classes ``log(n_classes)`` overstates the loss of predicting
-    the class priors, so ``high_loss`` fires later than it would with the
-    exact prior loss. The recorded training loss is the mean over the
-    epoch's batches, taken with dropout and augmentation active and while
-    the weights still improve, so it can sit above the validation loss and
-    make the gap negative.
+    notes that a wider network that only overfits points to noise; and a
+    loss near ``B`` (``high_loss``) can mean that the inputs carry little
+    information about the target, which the report notes too. The recorded
+    training loss is the mean over the epoch's batches, taken with dropout
+    and augmentation active and while the weights still improve, so it can
+    sit above the validation loss and make the gap negative.
 
     Parameters
     ----------
@@ -344,6 +346,12 @@ def diagnose(estimator) -> DiagnosisReport:
             "no validation split (early_stopping=False): the diagnosis rests on "
             "the training curve alone and cannot detect overfitting"
         )
+    elif "high_loss" in fired:
+        notes.append(
+            "high_loss can also mean that the inputs carry little information "
+            "about the target: if a larger or longer-trained network does not "
+            "lower the loss, check the features"
+        )
     elif tuple(fired) == ("high_bias",):
         notes.append(
             "high_bias alone can also mean noisy labels: if a wider or less "
@@ -426,7 +434,9 @@ def _underfitting_rules(
     if has_valid:
         kept = min(kept, history.loc[best, "valid_loss"])
         which = "lower of the training and validation losses"
-    level = (kept - floor) / (base - floor)
+    # max(): with extreme class imbalance and label smoothing, the baseline
+    # can come within rounding of the floor.
+    level = (kept - floor) / max(base - floor, 1e-12)
     above = f" above the label-smoothing floor {floor:.4f}" if floor else ""
     if level >= HIGH_LOSS_THRESHOLD:
         fired["high_loss"] = (
@@ -450,7 +460,12 @@ def _underfitting_rules(
     monitored = history[name].to_numpy()
     window = min(TREND_WINDOW, len(monitored) - 1)
     drop = monitored[-1 - window] - monitored[-1] if window > 0 else 0.0
-    if ran_out and drop / base >= TREND_THRESHOLD:
+    if ran_out and window == 0:
+        fired["still_improving"] = (
+            "still_improving: training ran all max_epochs, a single epoch, "
+            "which shows no trend: the network has barely started to learn"
+        )
+    elif ran_out and drop / base >= TREND_THRESHOLD:
         fired["still_improving"] = (
             f"still_improving: training ran all max_epochs while {name} was "
             f"still falling, by {drop:.4f} over the last {window} epochs, "

@@ -164,6 +164,9 @@ or None, default="robust_clip"
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels, as given (strings, ints or bools).
+    class_prior_ : ndarray of shape (n_classes,)
+        Share of each class in the training rows, weighted as the loss
+        weights them (``sample_weight`` times ``class_weight``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

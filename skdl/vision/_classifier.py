@@ -171,6 +171,9 @@ default="cnn"
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels, as given.
+    class_prior_ : ndarray of shape (n_classes,)
+        Share of each class in the training rows, weighted as the loss
+        weights them (``sample_weight`` times ``class_weight``).
     input_kind_ : {"array", "files"}
         Whether fit saw in-memory images or file paths.
     n_channels_ : int
