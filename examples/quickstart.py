@@ -12,8 +12,8 @@ network's knobs on the rest, all of them plain estimator parameters:
   with the lowest validation loss, or train every epoch on all the data.
 
 It prints the cross-validation results, the best parameters and the best
-model's accuracy on the held-out quarter. It needs about 75 CPU-seconds, so
-about a minute on two idle CPU cores. Set ``SKDL_EXAMPLES_FAST=1`` for a
+model's accuracy on the held-out quarter. It needs about 50 CPU-seconds, so
+about half a minute on two idle CPU cores. Set ``SKDL_EXAMPLES_FAST=1`` for a
 seconds-long smoke run (a smaller grid and fewer epochs), as the test suite
 does.
 """

@@ -588,3 +588,10 @@ def test_smoothed_labels_are_not_mistaken_for_underfitting():
     kept = smooth.history_.loc[smooth.best_epoch_, ["train_loss", "valid_loss"]]
     assert kept.min() / math.log(2) >= BIAS_LOSS_THRESHOLD  # the raw level
     assert diagnose(smooth).verdict == "good fit"
+
+
+def test_ensemble_report_says_it_reads_the_first_network():
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = TabularClassifier((8,), n_ensemble=2, max_epochs=3, random_state=0)
+    report = diagnose(clf.fit(X, y))
+    assert any("first of the 2 networks" in note for note in report.notes)

@@ -365,6 +365,13 @@ def diagnose(estimator) -> DiagnosisReport:
             f"loss, so the fitted model is less overfit than the final epoch"
         )
 
+    n_members = len(getattr(est, "nets_", ()))
+    if n_members > 1:
+        notes.append(
+            f"n_ensemble={n_members}: these are the curves of the first of the "
+            f"{n_members} networks (history_), each trained on its own split"
+        )
+
     def relative(gap: float | None) -> float | None:
         return None if gap is None else gap / base
 

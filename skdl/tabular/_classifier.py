@@ -174,9 +174,10 @@ or None, default="robust_clip"
     encoder_ : TabularEncoder
         The fitted imputation, scaling and category encoding.
     history_ : pandas.DataFrame
-        One row per epoch (index ``epoch``, from 1): ``train_loss``,
-        ``valid_loss`` and ``valid_score`` (accuracy) when validating, ``lr``
-        and ``duration`` in seconds.
+        One row per epoch (index ``epoch``, from 1): ``train_loss``; when
+        validating, ``valid_loss``, ``train_score`` (accuracy over the
+        epoch's training batches, with dropout and augmentation on) and
+        ``valid_score`` (accuracy); ``lr`` and ``duration`` in seconds.
     best_epoch_ : int
         Epoch whose weights were kept (lowest validation loss), or the last
         epoch without early stopping.

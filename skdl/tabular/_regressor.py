@@ -154,10 +154,11 @@ or None, default="robust_clip"
     encoder_ : TabularEncoder
         The fitted imputation, scaling and category encoding.
     history_ : pandas.DataFrame
-        One row per epoch (index ``epoch``, from 1): ``train_loss``,
-        ``valid_loss`` (mean squared error of the standardized target) and
-        ``valid_score`` (R²) when validating, ``lr``
-        and ``duration`` in seconds.
+        One row per epoch (index ``epoch``, from 1): ``train_loss``; when
+        validating, ``valid_loss`` (mean squared error of the standardized
+        target), ``train_score`` (R² over the epoch's training batches, with
+        dropout and augmentation on) and ``valid_score`` (R²); ``lr`` and
+        ``duration`` in seconds.
     best_epoch_ : int
         Epoch whose weights were kept (lowest validation loss), or the last
         epoch without early stopping.

@@ -194,8 +194,10 @@ default="cnn"
     frozen_parameters_ : list of str
         Names of the parameters ``freeze`` froze.
     history_ : pandas.DataFrame
-        One row per epoch: ``train_loss``, ``valid_loss``, ``valid_score``
-        (accuracy), ``lr``, ``duration``.
+        One row per epoch: ``train_loss``; when validating, ``valid_loss``,
+        ``train_score`` (accuracy over the epoch's training batches, with
+        dropout and augmentation on) and ``valid_score`` (accuracy); ``lr``,
+        ``duration``.
     best_epoch_, n_epochs_, n_iter_ : int
         Epoch whose weights were kept; epochs run.
     net_ : skorch.NeuralNet
