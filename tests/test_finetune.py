@@ -225,6 +225,11 @@ def test_squeezenet_gets_a_conv_head_and_its_pretrained_features(tmp_path, monke
     assert isinstance(net.classifier[2], torch.nn.Identity)
     logits = clf.net_.module_(torch.rand(4, 3, 32, 32))
     assert (logits < 0).any()
+    # So it is with another activation, swapped in after the head is built.
+    for activation in ("leaky_relu", "prelu"):
+        other = ImageClassifier("squeezenet1_1", activation=activation, **FAST)
+        classifier = other.fit(X, y).net_.module_.backbone.classifier
+        assert isinstance(classifier[2], torch.nn.Identity), activation
 
 
 def test_every_listed_torchvision_model_has_an_output_layer():

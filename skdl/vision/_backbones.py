@@ -164,9 +164,12 @@ def build_backbone(
             module = torchvision.models.get_model(backbone, weights=None)
         else:
             module, resolved = build_pretrained(backbone, weights)
+        # The head first: SqueezeNet's output layer must be found before a
+        # PReLU (which has parameters) could pass for it, and the ReLU after
+        # it dropped before it is swapped for another activation.
+        built = _with_head(module, n_outputs, dropout, "torchvision", 3)
         if not activation_is_default:
             _swap_relu(module, activation)
-        built = _with_head(module, n_outputs, dropout, "torchvision", 3)
         if weights is not None:
             preset = resolved.transforms()
             head = built.head + "."
@@ -226,8 +229,20 @@ def _with_head(
     return Backbone(module, name, channels, family)
 
 
+#: Layers that may follow a convolutional head: they pass logits on as such.
+_AFTER_CONV_HEAD = (
+    nn.AdaptiveAvgPool2d,
+    nn.AdaptiveMaxPool2d,
+    nn.AvgPool2d,
+    nn.MaxPool2d,
+    nn.Flatten,
+    nn.Dropout,
+    nn.Identity,
+)
+
+
 def _drop_activations_after(module: nn.Module, name: str) -> None:
-    """Replace activations that follow layer ``name`` in its parent by Identity.
+    """Replace what follows layer ``name`` in its parent, but pooling, by Identity.
 
     SqueezeNet's classifier is ``Dropout, Conv2d(1x1), ReLU, pooling``: kept,
     the ReLU would make every logit non-negative (and a logit stuck at zero
@@ -240,5 +255,5 @@ def _drop_activations_after(module: nn.Module, name: str) -> None:
         return
     names = list(parent._modules)
     for sibling in names[names.index(child) + 1 :]:
-        if type(parent._modules[sibling]).__module__ == nn.ReLU.__module__:
+        if not isinstance(parent._modules[sibling], _AFTER_CONV_HEAD):
             parent._modules[sibling] = nn.Identity()
