@@ -198,7 +198,7 @@ class AcceleratedSkdlNet(AccelerateMixin, SkdlNet):
         order = self.iterator_train__rng.permutation(len(dataset))
         return dataset.subset(np.sort(order[rank * per : (rank + 1) * per]))
 
-    def _release_from_accelerator(self) -> None:
+    def release_from_accelerator(self) -> None:
         """Drop this net's module and optimizer from the accelerator's lists.
 
         Accelerate keeps every prepared model and optimizer (for its
@@ -209,7 +209,13 @@ class AcceleratedSkdlNet(AccelerateMixin, SkdlNet):
         prepared themselves stay.
         """
         names = (*self._modules, *self._criteria, *self._optimizers)
-        mine = {id(getattr(self, name + "_", None)) for name in names}
+        mine = set()
+        for name in names:
+            obj = getattr(self, name + "_", None)
+            # Prepared objects may be wrappers (DDP, AcceleratedOptimizer)
+            # around what Accelerate listed, or the other way round.
+            inner = (getattr(obj, attr, None) for attr in ("module", "optimizer"))
+            mine |= {id(o) for o in (obj, *inner) if o is not None}
         for attr in ("_models", "_optimizers"):
             registry = getattr(self.accelerator, attr, None)
             if isinstance(registry, list):
@@ -222,7 +228,7 @@ class AcceleratedSkdlNet(AccelerateMixin, SkdlNet):
         which cannot be pickled and belongs to the training processes, is
         dropped.
         """
-        self._release_from_accelerator()
+        self.release_from_accelerator()
         self._unwrap_accelerator()
         state = dict(self.__dict__)
         for key in ("accelerator", "unwrap_after_train", "_wrapped_with_accelerator"):

@@ -29,7 +29,7 @@ from . import finetune
 from ._accelerate import active_accelerator, shared_seed
 from ._data import AugmentTransform
 from ._net import NetConfig, build_net
-from ._parallel import running_fits, share_threads
+from ._parallel import counting_fit, running_fits, share_threads
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 
 __all__ = ["BaseDLEstimator"]
@@ -312,9 +312,13 @@ class BaseDLEstimator(BaseEstimator):
             The fitted estimator.
         """
         # Bad input leaves the estimator as it was, a fitted model included.
-        # Validation only ever rebinds attributes, so a shallow copy of
-        # __dict__ is a full snapshot.
+        # Validation runs on an estimator cleared of the previous fit's
+        # attributes and only ever rebinds attributes, so a shallow copy of
+        # __dict__ is a full snapshot to go back to.
         before = dict(self.__dict__)
+        for name in before:
+            if name.endswith("_") and not name.startswith("_"):
+                del self.__dict__[name]
         try:
             X, y_encoded, weights, device = self._validate_fit_input(
                 X, y, sample_weight
@@ -323,15 +327,14 @@ class BaseDLEstimator(BaseEstimator):
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
-        # The input is valid: the previous networks go now rather than share
-        # (GPU) memory with the new ones, and a fit that fails from here on
-        # (e.g. diverged training) leaves no network that could answer.
+        # The input is valid: the previous fit is gone for good, its networks
+        # rather than share (GPU) memory with the new ones, and its history
+        # rather than describe a fit that a failure from here on (e.g.
+        # diverged training) leaves without a network.
         del before
-        self.__dict__.pop("net_", None)
-        self.__dict__.pop("nets_", None)
         # Each of several concurrent fits (GridSearchCV(n_jobs=k), Dask)
         # takes its share of the CPU cores; see skdl._parallel.
-        with share_threads():
+        with share_threads(), counting_fit():
             self._warn_if_threads_share_the_generator()
             self._train(X, y_encoded, weights, device)
         return self
@@ -480,11 +483,16 @@ class BaseDLEstimator(BaseEstimator):
             net = build_net(
                 params, module, config, np.random.default_rng(seed), accelerator
             )
-            with warnings.catch_warnings():
-                # skorch warns that a module instance is re-initialized in
-                # place; skdl builds a fresh module for every fit.
-                warnings.filterwarnings("ignore", message=".*re-initializ.*")
-                net.fit(train_ds, None)
+            try:
+                with warnings.catch_warnings():
+                    # skorch warns that a module instance is re-initialized
+                    # in place; skdl builds a fresh module for every fit.
+                    warnings.filterwarnings("ignore", message=".*re-initializ.*")
+                    net.fit(train_ds, None)
+            except BaseException:
+                if accelerator is not None:
+                    net.release_from_accelerator()
+                raise
             if accelerator is not None:
                 net = net.to_plain_net()
         return net

@@ -40,6 +40,7 @@ from skorch.callbacks import Callback
 __all__ = [
     "ShareThreads",
     "available_cores",
+    "counting_fit",
     "running_fits",
     "share_threads",
     "thread_budget",
@@ -101,9 +102,25 @@ def _rebalance() -> int | None:
     return n
 
 
+_fits = 0
+
+
 def running_fits() -> int:
-    """skdl fits running in this process right now, in any thread."""
-    return _running
+    """skdl fits (not predictions) running in this process, in any thread."""
+    return _fits
+
+
+@contextmanager
+def counting_fit() -> Iterator[None]:
+    """Count a fit in :func:`running_fits` while it runs."""
+    global _fits
+    with _lock:
+        _fits += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _fits -= 1
 
 
 @contextmanager

@@ -24,7 +24,7 @@ import pytest
 import torch
 from sklearn.datasets import load_breast_cancer
 
-from skdl import TabularClassifier, use_accelerator
+from skdl import TabularClassifier, TrainingDivergedError, use_accelerator
 from skdl._net import SkdlNet
 
 accelerate = pytest.importorskip(
@@ -77,6 +77,11 @@ def test_finished_fits_are_released_by_the_accelerator(data, accelerator):
             del clf
     gc.collect()
     assert [r() for r in refs] == [None, None, None]
+    assert accelerator._models == [own] and accelerator._optimizers == []
+    # A fit that fails is released too.
+    diverging = {**FAST, "lr": 1e30, "optimizer": "sgd", "label_smoothing": 0.0}
+    with use_accelerator(accelerator), pytest.raises(TrainingDivergedError):
+        TabularClassifier(**diverging).fit(X * 1e3, y)
     assert accelerator._models == [own] and accelerator._optimizers == []
 
 

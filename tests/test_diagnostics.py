@@ -209,6 +209,26 @@ def test_inputs_without_signal_are_not_a_good_fit():
     assert any("little information" in note for note in report.notes)
 
 
+def test_no_loss_level_is_judged_when_one_class_has_all_the_weight():
+    X, y = load_breast_cancer(return_X_y=True)
+    weights = (y == 1).astype(float)  # class 0 weighs nothing
+    clf = TabularClassifier((8,), max_epochs=3, random_state=0)
+    report = diagnose(clf.fit(X, y, sample_weight=weights))
+    np.testing.assert_allclose(clf.class_prior_, [0, 1])
+    assert "high_loss" not in report.signals and "high_bias" not in report.signals
+
+
+def test_high_loss_note_without_a_validation_split():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    y = rng.integers(0, 2, 300)
+    clf = TabularClassifier((8,), max_epochs=3, early_stopping=False, random_state=0)
+    report = diagnose(clf.fit(X, y))
+    assert "high_loss" in report.signals
+    assert any("little information" in note for note in report.notes)
+    assert any("no validation split" in note for note in report.notes)
+
+
 def test_a_single_epoch_suggests_training_longer(good_clf):
     X, y = load_breast_cancer(return_X_y=True)
     one = TabularClassifier((8,), max_epochs=1, random_state=0).fit(X, y)

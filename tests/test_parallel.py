@@ -171,3 +171,26 @@ def test_no_thread_warning_for_a_lone_or_unseeded_fit(data, monkeypatch):
         TabularClassifier(**FAST).fit(X, y)  # alone in the process
         monkeypatch.setattr(skdl._base, "running_fits", lambda: 2)
         TabularClassifier(**{**FAST, "random_state": None}).fit(X, y)
+
+
+def test_predictions_alongside_a_fit_do_not_count_as_fits(data):
+    # Predicting in one thread while fitting in another is reproducible:
+    # predictions draw no random numbers.
+    X, y = data
+    served = TabularClassifier(**FAST).fit(X, y)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            served.predict(X)
+
+    worker = threading.Thread(target=serve)
+    worker.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for seed in range(3):
+                TabularClassifier(**{**FAST, "random_state": seed}).fit(X, y)
+    finally:
+        stop.set()
+        worker.join()

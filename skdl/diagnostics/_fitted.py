@@ -85,7 +85,7 @@ def fitted_dl_estimator(estimator, *, caller: str) -> BaseDLEstimator:
             f"TabularRegressor, ImageClassifier), or a fitted GridSearchCV or "
             f"Pipeline ending in one; got {type(current).__name__}{via}."
         )
-    if not hasattr(current, "history_"):
+    if not (hasattr(current, "history_") and hasattr(current, "net_")):
         raise NotFittedError(
             f"This {type(current).__name__} is not fitted yet; call fit before "
             f"{caller}."

@@ -346,12 +346,6 @@ def diagnose(estimator) -> DiagnosisReport:
             "no validation split (early_stopping=False): the diagnosis rests on "
             "the training curve alone and cannot detect overfitting"
         )
-    elif "high_loss" in fired:
-        notes.append(
-            "high_loss can also mean that the inputs carry little information "
-            "about the target: if a larger or longer-trained network does not "
-            "lower the loss, check the features"
-        )
     elif tuple(fired) == ("high_bias",):
         notes.append(
             "high_bias alone can also mean noisy labels: if a wider or less "
@@ -365,6 +359,12 @@ def diagnose(estimator) -> DiagnosisReport:
             f"loss, so the fitted model is less overfit than the final epoch"
         )
 
+    if "high_loss" in fired:
+        notes.append(
+            "high_loss can also mean that the inputs carry little information "
+            "about the target: if a larger or longer-trained network does not "
+            "lower the loss, check the features"
+        )
     n_members = len(getattr(est, "nets_", ()))
     if n_members > 1:
         notes.append(
@@ -441,9 +441,12 @@ def _underfitting_rules(
     if has_valid:
         kept = min(kept, history.loc[best, "valid_loss"])
         which = "lower of the training and validation losses"
-    # max(): with extreme class imbalance and label smoothing, the baseline
-    # can come within rounding of the floor.
-    level = (kept - floor) / max(base - floor, 1e-12)
+    if base - floor <= 1e-6 * base:
+        # One class holds all the weight (class_prior_ like [1, 0]): there
+        # is nothing to learn beyond it, and no loss level to judge.
+        level = 0.0
+    else:
+        level = (kept - floor) / (base - floor)
     above = f" above the label-smoothing floor {floor:.4f}" if floor else ""
     if level >= HIGH_LOSS_THRESHOLD:
         fired["high_loss"] = (

@@ -9,7 +9,12 @@ import scipy.sparse as sp
 import torch
 from torchvision.transforms.v2 import functional as TF
 
-from .._pixels import channel_layout, check_integer_range, in_range, pixel_scale
+from .._pixels import (
+    channel_layout,
+    check_integer_range,
+    float_pixel_scale,
+    float_stats,
+)
 
 __all__ = ["INFER", "ImagePrepare", "as_image_tensor", "image_size_tuple"]
 
@@ -75,16 +80,19 @@ def _check_numeric(a: np.ndarray, what: str) -> np.ndarray:
     return a
 
 
-def _float_scale(lowest: float, highest: float, float_scale) -> float | None:
-    """The divisor of float pixels spanning [lowest, highest]; see as_image_tensor."""
+def _float_scale(floats: list, float_scale) -> float | None:
+    """The divisor of the float images ``floats``; see as_image_tensor."""
+    if float_scale is None:
+        return None
+    low, high, negative_share = float_stats(floats)
     if float_scale == INFER:
-        return pixel_scale(np.array([lowest, highest]))
-    if float_scale is not None and not in_range(lowest, highest, float_scale):
+        return float_pixel_scale(low, high, negative_share)
+    if float_pixel_scale(low, high, negative_share, (float_scale,)) is None:
         hint = " (uint8 images, or floats divided by 255)" if float_scale == 1 else ""
         raise ValueError(
-            f"X holds float values in [{lowest:.4g}, {highest:.4g}], but the "
-            f"model reads float images as pixels in [0, {float_scale:g}], as it "
-            f"was fitted. Pass images scaled like the training images{hint}."
+            f"X holds float values in [{low:.4g}, {high:.4g}], but the model "
+            f"reads float images as pixels in [0, {float_scale:g}], as it was "
+            f"fitted. Pass images scaled like the training images{hint}."
         )
     return float_scale
 
@@ -125,11 +133,7 @@ def _from_list(X: Sequence, image_size, float_scale):
     if len(shapes) == 1 and all(a.dtype == np.uint8 for a in images):
         return torch.from_numpy(np.stack(images)), _fitted_unit(float_scale)
     floats = [a for a in images if a.dtype.kind == "f"]
-    scale = _fitted_unit(float_scale)
-    if floats:
-        lowest = min(float(a.min()) for a in floats)
-        highest = max(float(a.max()) for a in floats)
-        scale = _float_scale(lowest, highest, float_scale)
+    scale = _float_scale(floats, float_scale) if floats else _fitted_unit(float_scale)
     tensors = [torch.from_numpy(_as_float(a, scale)) for a in images]
     if len(shapes) > 1:
         tensors = [TF.resize(t, list(image_size), antialias=True) for t in tensors]
@@ -199,9 +203,8 @@ def as_image_tensor(
         if a.dtype != np.uint8 or not a.flags.writeable or not a.flags.c_contiguous:
             a = np.array(a, dtype=np.uint8, order="C")
         return torch.from_numpy(a), _fitted_unit(float_scale)
-    scale = _fitted_unit(float_scale)
-    if a.dtype.kind == "f":
-        scale = _float_scale(float(a.min()), float(a.max()), float_scale)
+    floats = [a] if a.dtype.kind == "f" else []
+    scale = _float_scale(floats, float_scale) if floats else _fitted_unit(float_scale)
     return torch.from_numpy(np.ascontiguousarray(_as_float(a, scale))), scale
 
 

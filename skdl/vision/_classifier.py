@@ -38,7 +38,8 @@ class ImageClassifier(ClassifierMixin, ClassifierTaskMixin, BaseDLEstimator):
     Pixel values are read as in torchvision: integer images hold [0, 255]
     and float images [0, 1], except that training floats going above 1 are
     read as [0, 255] (``X.astype("float32")`` of 8-bit images); each range
-    tolerates the overshoot of resampling (10% above, 0.1 below).
+    tolerates the overshoot of resampling (up to 50% of the range at the
+    extremes, as bicubic upsampling rings past sharp edges).
     Prediction reads float images by the training convention
     (``float_scale_``) and refuses floats outside it, so an image is never
     read differently because of the other images in the call.

@@ -15,6 +15,7 @@ from torch import nn
 
 from skdl import TabularClassifier, TabularRegressor, TrainingDivergedError
 from skdl.augment._base import BaseAugmenter
+from skdl.diagnostics import diagnose
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
 ESTIMATORS = [TabularClassifier, TabularRegressor]
@@ -351,6 +352,10 @@ def test_diverged_refit_leaves_no_network():
         reg.fit(X[:, :3], y)
     with pytest.raises(NotFittedError):
         reg.predict(X[:, :3])
+    # Nothing of the previous fit is left to describe it, its curves included.
+    assert not hasattr(reg, "history_") and not hasattr(reg, "best_epoch_")
+    with pytest.raises(NotFittedError):
+        diagnose(reg)
 
 
 class _Watch(BaseAugmenter):

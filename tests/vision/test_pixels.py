@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
@@ -72,6 +73,19 @@ def test_an_image_is_read_alike_whatever_else_is_in_the_call(fmnist):
     overshoot = Xt / 255.0
     overshoot[0, 0, 0] = 1.0000001
     np.testing.assert_allclose(clf.predict_proba(overshoot)[1:], alone, atol=1e-6)
+
+
+def test_resampled_0_255_floats_are_still_pixels(fmnist):
+    # Bicubic resizing rings past both ends of [0, 255].
+    X, y, Xt, _ = fmnist
+    resized = torch.nn.functional.interpolate(
+        torch.from_numpy(X[:, None].astype(np.float32)), size=32, mode="bicubic"
+    )[:, 0].numpy()
+    assert resized.min() < -1 and resized.max() > 255
+    clf = ImageClassifier(**FAST).fit(resized, y)
+    assert clf.float_scale_ == 255.0
+    assert 0.1 < clf.mean_[0] < 0.6
+    ImageClassifier(**FAST).fit(X.astype(np.float32), y).predict(resized)
 
 
 def test_huge_float64_pixels_are_refused(fmnist):
