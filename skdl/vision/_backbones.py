@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torchvision
 from torch import nn
 
-from ..finetune import TransferReport, build_pretrained, check_weights_path
+from .._weights import TransferReport, build_pretrained, check_weights_path
 from ..modules.cnn import CompactCNN
 
 __all__ = ["Backbone", "build_backbone", "classification_models"]
