@@ -28,6 +28,7 @@ from sklearn_compat.base import _fit_context
 from . import finetune
 from ._accelerate import active_accelerator, shared_seed
 from ._data import AugmentTransform
+from ._devices import check_precision, resolve_device
 from ._net import NetConfig, build_net
 from ._parallel import counting_fit, running_fits, share_threads
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
@@ -174,66 +175,6 @@ class BaseDLEstimator(BaseEstimator):
             return 10 if n_train < AUTO_PATIENCE_ROWS else 5
         return int(self.patience)
 
-    def _resolve_device(self) -> str:
-        accelerator = active_accelerator()
-        if accelerator is not None:
-            # Inside use_accelerator the accelerator places the model. Its
-            # CPU device may read "cpu:0", which torch cannot unpickle to.
-            device = torch.device(accelerator.device)
-            return "cpu" if device.type == "cpu" else str(device)
-        device = self.device
-        if device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        try:
-            parsed = torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(
-                f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}."
-            ) from exc
-        if parsed.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} was requested but no CUDA GPU is available "
-                f"to torch here; use device='auto' or 'cpu'."
-            )
-        if parsed.type not in ("cpu", "cuda"):
-            backend = getattr(torch.backends, parsed.type, None) or getattr(
-                torch, parsed.type, None
-            )
-            available = getattr(backend, "is_available", None)
-            if available is None or not available():
-                raise ValueError(
-                    f"device={device!r} was requested but torch has no "
-                    f"{parsed.type!r} device here; use device='auto' or 'cpu'."
-                )
-        return device
-
-    def _check_precision(self, device: str) -> None:
-        """Refuse mixed precision that the device cannot run."""
-        if self.precision != "32" and active_accelerator() is not None:
-            raise ValueError(
-                f"precision={self.precision!r} cannot be combined with "
-                f"use_accelerator: set mixed precision on the Accelerator "
-                f"(e.g. Accelerator(mixed_precision='bf16')) and leave "
-                f"precision='32'."
-            )
-        kind = torch.device(device).type
-        if self.precision == "16-mixed" and kind != "cuda":
-            raise ValueError(
-                f"precision='16-mixed' needs a CUDA GPU (float16 autocast with "
-                f"a gradient scaler), but the model trains on {device!r}. Use "
-                f"precision='bf16-mixed' or '32' on this device."
-            )
-        if (
-            self.precision == "bf16-mixed"
-            and kind == "cuda"
-            and not torch.cuda.is_bf16_supported()
-        ):
-            raise ValueError(
-                f"precision='bf16-mixed' needs a GPU with bfloat16 support "
-                f"(NVIDIA Ampere or newer), which {device!r} lacks. Use "
-                f"precision='16-mixed' instead."
-            )
-
     def _split(self, n: int, y_encoded: np.ndarray, rng) -> tuple:
         index = np.arange(n)
         if not self.early_stopping:
@@ -377,8 +318,8 @@ class BaseDLEstimator(BaseEstimator):
         user_weights = self._user_weights(sample_weight, n)
         y_encoded = self._encode_target(y, user_weights)
         weights = self._sample_weight(user_weights, y_encoded)
-        device = self._resolve_device()
-        self._check_precision(device)
+        device = resolve_device(self.device)
+        check_precision(self.precision, device)
         return X, y_encoded, weights, device
 
     def _check_training_params(self) -> None:
