@@ -101,9 +101,12 @@ def _find_skdl_step(estimator, prefix: str = ""):
     if steps:
         name, last = steps[-1]
         return _find_skdl_step(last, f"{prefix}{name}__")
-    inner = getattr(estimator, "estimator", None)
-    if inner is not None and hasattr(estimator, "get_params"):
-        return _find_skdl_step(inner, f"{prefix}estimator__")
+    # Meta-estimators: GridSearchCV, BaggingClassifier, ... hold an
+    # ``estimator``; TransformedTargetRegressor holds a ``regressor``.
+    for param in ("estimator", "regressor"):
+        inner = getattr(estimator, param, None)
+        if inner is not None and hasattr(estimator, "get_params"):
+            return _find_skdl_step(inner, f"{prefix}{param}__")
     raise TypeError(
         f"search_space needs a skdl estimator (TabularClassifier, "
         f"TabularRegressor, ImageClassifier) or a Pipeline ending in one, got "
@@ -128,8 +131,9 @@ def search_space(estimator) -> dict:
     estimator : skdl estimator or Pipeline
         A :class:`skdl.TabularClassifier`, :class:`skdl.TabularRegressor` or
         :class:`skdl.ImageClassifier`, or a ``Pipeline`` (or meta-estimator
-        with an ``estimator`` parameter) ending in one; the keys then carry
-        the step prefix (``"model__lr"``). For an ``ImageClassifier`` with
+        with an ``estimator`` parameter, or a ``TransformedTargetRegressor``)
+        ending in one; the keys then carry the step prefix (``"model__lr"``,
+        ``"regressor__lr"``). For an ``ImageClassifier`` with
         ``weights`` set, the fine-tuning strategy (``freeze``,
         ``unfreeze_at``, ``backbone_lr_scale``) is searched too.
 

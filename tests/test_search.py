@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_iris
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import (
@@ -61,6 +62,9 @@ def test_pipeline_and_meta_estimator_keys_carry_the_prefix():
     assert set(space) <= set(pipe.get_params())
     grid = GridSearchCV(pipe, {})
     assert set(search_space(grid)) <= set(grid.get_params())
+    target = TransformedTargetRegressor(TabularRegressor(), func=np.log1p)
+    space = search_space(target)
+    assert "regressor__lr" in space and set(space) <= set(target.get_params())
 
 
 def test_non_skdl_estimator_is_rejected_clearly():
