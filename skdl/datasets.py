@@ -138,7 +138,11 @@ def _read_idx(
     header_size = 4 + 4 * n_dims
     item_size = int(np.prod(item_shape, dtype=np.int64))
     if not path.is_file():
-        raise FileNotFoundError(f"IDX file {str(path)!r} does not exist.")
+        raise FileNotFoundError(
+            f"IDX file {str(path)!r} does not exist. The data folder must hold "
+            f"images/<dataset>/ as laid out in this module's docstring; pass "
+            f"data_home=... or set SKDL_DATA to the folder that holds images/."
+        )
     try:
         with gzip.open(path, "rb") as f:
             header = f.read(header_size)

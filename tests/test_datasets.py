@@ -196,3 +196,8 @@ def test_cifar10_subset(data_dir):
     assert train["path"].is_monotonic_increasing
     test = load_cifar10_subset("test", data_home=data_dir)
     assert len(test) == 1000 and (test["label"].value_counts() == 100).all()
+
+
+def test_a_data_folder_without_the_dataset_says_what_it_must_hold(tmp_path):
+    with pytest.raises(FileNotFoundError, match="folder that holds images/"):
+        load_mnist("train", data_home=tmp_path)
