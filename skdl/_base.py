@@ -335,6 +335,13 @@ class BaseDLEstimator(BaseEstimator):
                 raise TypeError(
                     f"{name}={value.__name__} is a class; pass an instance ({hint})."
                 )
+        if getattr(self.weights, "estimator", self.weights) is self:
+            raise ValueError(
+                "weights is this estimator itself, whose network a new fit "
+                "replaces. To continue from its weights, pass a copy "
+                "(weights=copy.deepcopy(est)) or a file (est.save_weights(path), "
+                "then weights=path)."
+            )
         if self.freeze is True:  # False freezes nothing, like 0 or None
             raise ValueError(
                 "freeze=True is ambiguous: pass freeze='backbone', the number "

@@ -8,9 +8,10 @@ so that both read an array the same way.
 * Range: integer images hold values in [0, 255]; float images in [0, 1],
   or in [0, 255] when values exceed 1. Resampling (bicubic above all) rings
   past the edges, so each range tolerates an overshoot of ``SLACK`` of its
-  width at either end. Floats outside both, or clearly negative in more than
-  ``NEGATIVE_SHARE`` of their values (images standardized beforehand), are
-  not pixel values.
+  width. Training floats that go far below 0 against their top, or are
+  clearly negative in more than ``NEGATIVE_SHARE`` of their values (images
+  standardized beforehand), are not pixel values; at prediction, floats
+  outside the training range (with ``SLACK``) are refused.
 """
 
 from __future__ import annotations
@@ -101,23 +102,21 @@ def float_stats(arrays) -> tuple[float, float, float]:
     return low, high, negative / sum(a.size for a in arrays)
 
 
-def float_pixel_scale(
-    low: float, high: float, negative_share: float, scales=(1.0, 255.0)
-) -> float | None:
-    """The range of float images with these :func:`float_stats`, or None.
+def float_pixel_scale(low: float, high: float, negative_share: float) -> float | None:
+    """The range of training float images with these :func:`float_stats`.
 
-    Resampled pixels ring below 0 at a few edges, by a few percent of the
-    range; images standardized beforehand (mean 0) are clearly negative over
-    much of their area (58% of Fashion-MNIST's pixels, 83% of MNIST's),
-    however small their range. Images with a negative share above
-    ``NEGATIVE_SHARE``, or outside every range of ``scales`` (with
-    ``SLACK``), are not pixels: None.
+    The top decides between [0, 1] and [0, 255] (with ``SLACK``). Resampled
+    pixels ring below 0 at a few edges, by a fraction of their top value;
+    images standardized beforehand (mean 0) are clearly negative over much
+    of their area (58% of Fashion-MNIST's pixels, 83% of MNIST's) or reach
+    far below 0 against their top (a white page standardized: [-4.4, 0.2]).
+    Either way they are not pixels: None.
     """
-    if negative_share > NEGATIVE_SHARE:
+    if negative_share > NEGATIVE_SHARE or low < -SLACK * max(high, 0.0):
         return None
-    for scale in scales:
-        if in_range(low, high, scale):
-            return float(scale)
+    for scale in (1.0, 255.0):
+        if high <= scale * (1 + SLACK):
+            return scale
     return None
 
 
@@ -146,5 +145,9 @@ def in_range(low: float, high: float, scale: float) -> bool:
     """Whether floats spanning [low, high] fit pixels in [0, scale].
 
     Both ends may overshoot by ``SLACK`` of the range, as resampling does.
+    This is the check at prediction, against the training range: it reads
+    only the values' extent, so a call's other images never change whether
+    an image is accepted, and small images, whose few pixels give no stable
+    share of negative values, are judged like large ones.
     """
     return -SLACK * scale <= low and high <= scale * (1 + SLACK)

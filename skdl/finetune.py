@@ -49,9 +49,3 @@ __all__ = [
     "torchvision_weights",
     "transfer_weights",
 ]
-
-# Pickles of fitted estimators (transfer_report_, the Unfreeze callback) and
-# the docs name these classes by their public home.
-for _cls in (TransferReport, Unfreeze, WeightsMismatchWarning):
-    _cls.__module__ = __name__
-del _cls

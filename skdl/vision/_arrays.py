@@ -14,6 +14,7 @@ from .._pixels import (
     check_integer_range,
     float_pixel_scale,
     float_stats,
+    in_range,
 )
 
 __all__ = ["INFER", "ImagePrepare", "as_image_tensor", "image_size_tuple"]
@@ -84,10 +85,11 @@ def _float_scale(floats: list, float_scale) -> float | None:
     """The divisor of the float images ``floats``; see as_image_tensor."""
     if float_scale is None:
         return None
-    low, high, negative_share = float_stats(floats)
     if float_scale == INFER:
-        return float_pixel_scale(low, high, negative_share)
-    if float_pixel_scale(low, high, negative_share, (float_scale,)) is None:
+        return float_pixel_scale(*float_stats(floats))
+    low = min(float(a.min()) for a in floats)
+    high = max(float(a.max()) for a in floats)
+    if not in_range(low, high, float_scale):
         hint = " (uint8 images, or floats divided by 255)" if float_scale == 1 else ""
         raise ValueError(
             f"X holds float values in [{low:.4g}, {high:.4g}], but the model "

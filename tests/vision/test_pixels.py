@@ -88,6 +88,44 @@ def test_resampled_0_255_floats_are_still_pixels(fmnist):
     ImageClassifier(**FAST).fit(X.astype(np.float32), y).predict(resized)
 
 
+def test_standardized_white_pages_are_not_pixels():
+    # Mostly background with a little ink: few negative values once
+    # standardized, but far below 0 against the top.
+    rng = np.random.default_rng(0)
+    pages = np.ones((40, 16, 16), dtype=np.float32)
+    pages[rng.random(pages.shape) < 0.05] = 0.0
+    Z = (pages - pages.mean()) / pages.std()
+    y = np.arange(40) % 2
+    clf = ImageClassifier(**FAST).fit(Z, y)
+    assert clf.float_scale_ is None
+    with pytest.raises(ValueError, match="floats outside"):
+        ImageClassifier(augment=ImageAugmenter(rotation=5), **FAST).fit(Z, y)
+
+
+def test_single_small_resampled_images_predict_like_in_a_batch(fmnist):
+    # A 7x7 image has too few pixels for a stable share of negative values;
+    # prediction judges only the range, so one image alone is accepted.
+    X, y, Xt, _ = fmnist
+    small = torch.nn.functional.interpolate(
+        torch.from_numpy(np.concatenate([X, Xt])[:, None] / 255.0),
+        size=7,
+        mode="bicubic",
+    )[:, 0].numpy()
+    clf = ImageClassifier(**FAST).fit(small[:200], y)
+    batch = clf.predict_proba(small[200:])
+    alone = np.vstack([clf.predict_proba(small[[i]]) for i in range(200, 300)])
+    np.testing.assert_allclose(alone, batch, atol=1e-6)
+
+
+def test_estimator_as_its_own_weights_is_refused(fmnist):
+    X, y, _, _ = fmnist
+    clf = ImageClassifier(**FAST).fit(X, y)
+    before = clf.predict_proba(X[:5])
+    with pytest.raises(ValueError, match="weights is this estimator itself"):
+        clf.set_params(weights=clf).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X[:5]), before)
+
+
 def test_huge_float64_pixels_are_refused(fmnist):
     X, y, _, _ = fmnist
     huge = X.astype(np.float64)
