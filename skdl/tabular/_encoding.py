@@ -178,14 +178,13 @@ def _category_string(value) -> str:
     1.0 and ``np.int64(1)`` are one category, as they are to scikit-learn's
     ``OrdinalEncoder``: a column of integer codes turns float as soon as it
     has a gap (pandas has no NaN for int64), and would otherwise match no
-    training category at predict time. Booleans keep their own spelling.
+    training category at predict time. Booleans (Python's or NumPy's, which
+    are no floats) keep their spelling, ``"True"``.
     """
-    if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
+    if isinstance(value, float | np.floating):
         number = float(value)
         if np.isfinite(number) and number.is_integer():
             return str(int(number))
-    if isinstance(value, np.bool_):
-        return str(bool(value))
     return str(value)
 
 
