@@ -21,6 +21,7 @@ __all__ = [
     "build_pretrained",
     "check_weights_path",
     "cpu_state_dict",
+    "describe_error",
     "hub_checkpoint_path",
     "load_state_dict",
     "load_state_dict_strict",
@@ -164,7 +165,7 @@ def torchvision_weights(model_name: str, weights: str):
     return enum[member]
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     """``"Type: first sentence"`` of an exception, for one-line messages."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     text = text.split(". ", 1)[0]
@@ -188,7 +189,7 @@ def build_pretrained(model_name: str, weights: str) -> tuple[nn.Module, object]:
         if path.exists():
             raise ValueError(
                 f"The cached file {path} of the pretrained weights {resolved} "
-                f"could not be loaded ({_describe(exc)}); it is probably "
+                f"could not be loaded ({describe_error(exc)}); it is probably "
                 f"truncated or corrupt, or holds another model's weights. Delete "
                 f"it so that it is downloaded again, or replace it with the file "
                 f"from {resolved.url}."
@@ -262,7 +263,7 @@ def read_weights_file(path) -> object:
     except Exception as exc:  # noqa: BLE001 - torch.load fails in many ways
         raise ValueError(
             f"{str(path)!r} is not a readable PyTorch state dict "
-            f"({_describe(exc)}). The file may be truncated or corrupt, not "
+            f"({describe_error(exc)}). The file may be truncated or corrupt, not "
             f"written by torch.save, or hold Python objects other than tensors "
             f"(such as a whole pickled module). Save weights with "
             f"torch.save(module.state_dict(), path) or an estimator's "

@@ -16,6 +16,7 @@ from .._base import BaseDLEstimator
 from .._data import TensorDataset
 from .._registry import make_activation
 from .._tasks import ClassifierTaskMixin
+from .._weights import describe_error
 from ..modules.cnn import ImageNetwork
 from ._arrays import INFER, ImagePrepare, as_image_tensor, image_size_tuple
 from ._backbones import build_backbone
@@ -488,14 +489,12 @@ default="cnn"
             with torch.no_grad():
                 network(torch.zeros(1, self.n_channels_, height, width))
         except (RuntimeError, AssertionError, ValueError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             name = self.backbone if isinstance(self.backbone, str) else "the backbone"
             raise ValueError(
-                f"backbone={name!r} cannot take {height}x{width} images"
-                + (f" ({reason})" if reason else "")
-                + ". Set image_size to a size it accepts, e.g. image_size=224 "
-                "for torchvision models, or choose a backbone for small images "
-                "such as 'cnn' or 'resnet18'."
+                f"backbone={name!r} cannot take {height}x{width} images "
+                f"({describe_error(exc)}). Set image_size to a size it accepts, "
+                f"e.g. image_size=224 for torchvision models, or choose a "
+                f"backbone for small images such as 'cnn' or 'resnet18'."
             ) from exc
         finally:
             network.train(training)
