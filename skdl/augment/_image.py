@@ -99,8 +99,8 @@ default=None
     :meth:`transform` accepts arrays of shape (n, H, W), (n, H, W, C) or
     (n, C, H, W) with 1, 3 or 4 channels (``color_jitter`` and ``policy``
     need 1 or 3), and returns the same shape and dtype.
-    Integer images are read as values in [0, 255]; float images as [0, 1], or
-    as [0, 255] if any value exceeds 1.
+    Integer images are read as values in [0, 255], float images as [0, 1]
+    or [0, 255], by the same rule as :class:`skdl.ImageClassifier`.
 
     Examples
     --------

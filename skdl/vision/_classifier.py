@@ -373,12 +373,7 @@ default="cnn"
     def _make_dataset(self, X, y=None, sample_weight=None, *, index=None):
         if index is not None:
             X = X[index]
-        if self.input_kind_ == "files":
-            if not isinstance(X, np.ndarray) or X.dtype != object:
-                raise ValueError(
-                    f"{type(self).__name__} was fitted on image files; pass file "
-                    f"paths to predict as well."
-                )
+        if self.input_kind_ == "files":  # X: paths (_validate_X checked)
             return FileImageDataset(
                 list(X),
                 mode=self.mode_,
