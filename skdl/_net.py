@@ -32,6 +32,7 @@ from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 
+from ._averaging import WeightEMA, ema_decay
 from ._data import BatchIterator
 from ._parallel import ShareThreads
 from ._registry import resolve_optimizer, schedule_spec
@@ -541,6 +542,9 @@ def build_net(
                 ),
             )
         )
+    if params.get("ema_epochs"):
+        decay = ema_decay(params["ema_epochs"], steps_per_epoch)
+        callbacks.append(("weight_ema", WeightEMA(decay)))
     if params["lr_schedule"] is not None:
         spec = schedule_spec(
             params["lr_schedule"],

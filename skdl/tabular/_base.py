@@ -105,6 +105,7 @@ class TabularMixin(BaseDLEstimator):
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "numeric_embedding": [StrOptions({"periodic", "piecewise"}), None],
         "n_ensemble": [Interval(numbers.Integral, 1, None, closed="left")],
+        "ema_epochs": [Interval(numbers.Real, 0, None, closed="neither"), None],
     }
 
     def _n_members(self) -> int:

@@ -72,6 +72,16 @@ or None, default="robust_clip"
         they learn from every row. Ensembles of 3 to 5 are usually more
         accurate and better calibrated than one network, at proportionally
         more training and prediction time.
+    ema_epochs : float or None, default=1.0
+        Keep an exponential moving average of the weights over about this
+        many epochs (the per-step decay is ``1 - 1 / (ema_epochs *
+        batches_per_epoch)``, so the span does not depend on the table's
+        size), and validate, early-stop and predict with the averaged
+        weights; the optimizer still steps the raw ones. Averaging smooths
+        out the noise of the last updates (Polyak averaging; an EMA of the
+        weights is common in image models). None trains and keeps the raw
+        weights. On skdl's tabular benchmark it raised the wins against
+        scikit-learn's MLP from 15 to 17 of 19 tables (``docs/benchmarks``).
     augment : augmenter or None, default=None
         A tabular augmenter from :mod:`skdl.augment` (``GaussianNoise`` on
         the scaled numeric features, ``Mixup``), applied on the fly to
@@ -208,6 +218,7 @@ or None, default="robust_clip"
         embedding_dim=None,
         numeric_embedding="piecewise",
         n_ensemble=1,
+        ema_epochs=1.0,
         augment=None,
         weights=None,
         freeze=None,
@@ -238,6 +249,7 @@ or None, default="robust_clip"
         self.embedding_dim = embedding_dim
         self.numeric_embedding = numeric_embedding
         self.n_ensemble = n_ensemble
+        self.ema_epochs = ema_epochs
         self.augment = augment
         self.weights = weights
         self.freeze = freeze

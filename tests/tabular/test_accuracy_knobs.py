@@ -10,6 +10,7 @@ from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.metrics import r2_score
 
 from skdl import TabularClassifier, TabularRegressor
+from skdl._averaging import ema_decay
 from skdl.modules import (
     PeriodicEmbedding,
     PiecewiseLinearEmbedding,
@@ -236,9 +237,56 @@ def test_label_smoothing_caps_confidence_multiclass():
         ({"n_ensemble": 0}, "n_ensemble"),
         ({"calibration": "platt"}, "calibration"),
         ({"n_ensemble": 2.5}, "n_ensemble"),
+        ({"ema_epochs": 0}, "ema_epochs"),
+        ({"ema_epochs": -1.0}, "ema_epochs"),
+        ({"ema_epochs": "1"}, "ema_epochs"),
     ],
 )
 def test_invalid_accuracy_knobs_are_rejected_at_fit(params, match):
     X, y = load_iris(return_X_y=True)
     with pytest.raises(ValueError, match=match):
         TabularClassifier(max_epochs=1, **params).fit(X, y)
+
+
+def test_ema_decay_spans_the_same_epochs_at_any_table_size():
+    assert ema_decay(1.0, 10) == pytest.approx(0.9)
+    assert ema_decay(2.0, 100) == pytest.approx(1 - 1 / 200)
+    # The start's weight after `epochs` epochs is about 1/e either way.
+    for steps in (4, 40, 400):
+        assert ema_decay(1.0, steps) ** steps == pytest.approx(np.exp(-1), rel=0.2)
+    assert ema_decay(0.1, 3) == 0.0  # under one step: the latest weights
+
+
+def _raw_and_averaged(**params):
+    X, y = load_breast_cancer(return_X_y=True)
+    common = dict(hidden_layer_sizes=(16,), max_epochs=4, random_state=0, **params)
+    raw = TabularClassifier(ema_epochs=None, **common).fit(X, y)
+    ema = TabularClassifier(ema_epochs=1.0, **common).fit(X, y)
+    return raw, ema
+
+
+def test_ema_validates_on_the_average_and_trains_on_the_raw_weights():
+    raw, ema = _raw_and_averaged(patience=10)
+    # Training batches saw the same raw weights: had validation left the
+    # averaged weights in place, every later step would differ.
+    np.testing.assert_allclose(
+        ema.history_["train_loss"], raw.history_["train_loss"], rtol=1e-6
+    )
+    # Validation scored other (averaged) weights, and those were kept.
+    assert not np.allclose(ema.history_["valid_loss"], raw.history_["valid_loss"])
+    kept = ema.net_.module_.state_dict()
+    trained = raw.net_.module_.state_dict()
+    assert any(not torch.equal(kept[k], trained[k]) for k in kept)
+
+
+def test_ema_without_validation_keeps_the_averaged_weights():
+    raw, ema = _raw_and_averaged(early_stopping=False)
+    np.testing.assert_allclose(
+        ema.history_["train_loss"], raw.history_["train_loss"], rtol=1e-6
+    )
+    kept = ema.net_.module_.state_dict()["head.weight"]
+    last = raw.net_.module_.state_dict()["head.weight"]
+    # The average lags the raw weights: it is not the last step's weights.
+    assert not torch.allclose(kept, last)
+    X, y = load_breast_cancer(return_X_y=True)
+    assert ema.score(X, y) > 0.9
