@@ -304,11 +304,16 @@ def compare(rows: list[dict], models: list[str]) -> dict:
 
     A model that failed on a dataset loses against one that did not, and
     gets the normalized score 0 there. Ties use ``TIES`` (absolute for
-    accuracy, log-loss and R², relative for RMSE).
+    accuracy, log-loss and R², relative for RMSE); ``skdl_vs_peer_strict``
+    counts the same comparisons with no margin (a tie only for equal means).
+    ``fit_time`` has each model's median fit seconds over the datasets and,
+    against ``hgb``, the ratio of those medians and the median of the
+    per-dataset ratios.
     """
     table = {(r["dataset"], r["model"]): r for r in rows}
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     wtl: dict = {}
+    strict: dict = {}
     normalized: dict = {m: {} for m in models}
     for dataset in datasets:
         task = next(r["task"] for r in rows if r["dataset"] == dataset)
@@ -337,21 +342,48 @@ def compare(rows: list[dict], models: list[str]) -> dict:
                 if peer == "skdl" or (dataset, peer) not in table:
                     continue
                 other = scores[peer]
-                outcome = _outcome(mine, other, metric, sign)
-                if outcome is None:
-                    continue
-                counts = wtl.setdefault(peer, {}).setdefault(
-                    metric, {"wins": 0, "ties": 0, "losses": 0}
-                )
-                counts[outcome] += 1
+                for margin, tally in ((True, wtl), (False, strict)):
+                    outcome = _outcome(mine, other, metric, sign, margin=margin)
+                    if outcome is None:
+                        continue
+                    counts = tally.setdefault(peer, {}).setdefault(
+                        metric, {"wins": 0, "ties": 0, "losses": 0}
+                    )
+                    counts[outcome] += 1
     median_norm = {
         m: {k: float(np.median(v)) for k, v in kinds.items()}
         for m, kinds in normalized.items()
     }
-    return {"skdl_vs_peer": wtl, "median_normalized_score": median_norm}
+    return {
+        "skdl_vs_peer": wtl,
+        "skdl_vs_peer_strict": strict,
+        "median_normalized_score": median_norm,
+        "fit_time": _fit_times(rows, models),
+    }
 
 
-def _outcome(mine, other, metric, sign) -> str | None:
+def _fit_times(rows: list[dict], models: list[str]) -> dict:
+    """Median fit seconds per model; ratios to ``hgb`` both ways of taking them."""
+    fit = {(r["dataset"], r["model"]): r["fit_s"] for r in rows if r.get("fit_s")}
+    out: dict = {}
+    for m in models:
+        mine = {d: v for (d, mm), v in fit.items() if mm == m}
+        if not mine:
+            continue
+        out[m] = {"median_fit_s": float(np.median(list(mine.values())))}
+        hgb = {d: v for (d, mm), v in fit.items() if mm == "hgb"}
+        both = [d for d in mine if d in hgb]
+        if m != "hgb" and both:
+            out[m]["ratio_of_medians_to_hgb"] = out[m]["median_fit_s"] / float(
+                np.median(list(hgb.values()))
+            )
+            out[m]["median_ratio_to_hgb"] = float(
+                np.median([mine[d] / hgb[d] for d in both])
+            )
+    return out
+
+
+def _outcome(mine, other, metric, sign, *, margin: bool = True) -> str | None:
     if mine is None and other is None:
         return None
     if mine is None:
@@ -363,6 +395,8 @@ def _outcome(mine, other, metric, sign) -> str | None:
         tol = TIES["rmse_rel"] * abs(other)
     else:
         tol = TIES[metric]
+    if not margin:
+        tol = 0.0
     if abs(diff) <= tol:
         return "ties"
     return "wins" if diff > 0 else "losses"
@@ -413,10 +447,12 @@ def report(rows: list[dict], summary: dict, models: list[str]) -> str:
         )
         out.append("")
     wtl = summary["skdl_vs_peer"]
+    strict = summary.get("skdl_vs_peer_strict", {})
     if wtl:
         lines = []
         for peer, metrics in wtl.items():
             for metric, c in metrics.items():
+                s = strict.get(peer, {}).get(metric, {})
                 lines.append(
                     {
                         "peer": peer,
@@ -424,11 +460,19 @@ def report(rows: list[dict], summary: dict, models: list[str]) -> str:
                         "skdl wins": c["wins"],
                         "ties": c["ties"],
                         "losses": c["losses"],
+                        "strict": f"{s.get('wins')} / {s.get('ties')} / "
+                        f"{s.get('losses')}",
                     }
                 )
-        out.append("### skdl against each peer (ties: " + _ties_text() + ")\n")
         out.append(
-            markdown_table(lines, ["peer", "metric", "skdl wins", "ties", "losses"])
+            "### skdl against each peer (ties: "
+            + _ties_text()
+            + "; strict: wins / ties / losses with no margin)\n"
+        )
+        out.append(
+            markdown_table(
+                lines, ["peer", "metric", "skdl wins", "ties", "losses", "strict"]
+            )
         )
         out.append("")
     norm = summary["median_normalized_score"]
@@ -450,6 +494,20 @@ def report(rows: list[dict], summary: dict, models: list[str]) -> str:
             ],
         )
     )
+    times = summary.get("fit_time", {})
+    if times:
+        out.append("\n### Fit time (median over datasets of the mean per split)\n")
+        out.append(
+            markdown_table(
+                [{"model": m, **times[m]} for m in models if m in times],
+                [
+                    "model",
+                    ("median_fit_s", "median fit s", ".2f"),
+                    ("ratio_of_medians_to_hgb", "ratio of medians to hgb", ".1f"),
+                    ("median_ratio_to_hgb", "median per-dataset ratio", ".1f"),
+                ],
+            )
+        )
     return "\n".join(out)
 
 
@@ -503,6 +561,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         threads_help="torch/BLAS threads",
         quick_help="smoke run: 1 split, <= 3,000 train and 5,000 test rows per dataset",
     )
+    p.add_argument(
+        "--summarize",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="recompute the summary and tables of a saved run's records, "
+        "rewrite that file and exit",
+    )
     p.add_argument("--list", action="store_true", help="list the datasets and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks")
     args = p.parse_args(argv)
@@ -530,8 +596,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def summarize(path: Path) -> None:
+    """Recompute a saved run's aggregate and summary (e.g. after a new statistic)."""
+    payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    models = payload["config"]["models"]
+    rows = aggregate(payload["records"])
+    summary = compare(rows, models)
+    payload.update(aggregate=rows, summary=summary)
+    print(report(rows, summary, models))
+    print(f"\nsaved {write_json(path, payload)}")
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.summarize:
+        summarize(args.summarize)
+        return
     if args.list:
         for d in DATASETS:
             flag = " (synthetic)" if d.synthetic else ""
