@@ -143,10 +143,16 @@ def gradient_norms(X, y, activation, normalization=None, seed=0):
 
 
 #: Pixels enter the hidden layers directly (standardized, no numeric
-#: embedding) and the targets are not smoothed, so that the activations act on
-#: the plain MLP this page is about.
+#: embedding), the targets are not smoothed and the raw weights are kept
+#: (no weight average) at scikit-learn's learning rate, so that the
+#: activations act on the plain MLP this page is about.
 PLAIN_MLP = dict(
-    scaling="standard", numeric_embedding=None, label_smoothing=0.0, calibration=None
+    scaling="standard",
+    numeric_embedding=None,
+    label_smoothing=0.0,
+    calibration=None,
+    ema_epochs=None,
+    lr=1e-3,
 )
 
 
@@ -225,8 +231,7 @@ def main():
     for lr in [1e-3] if FAST else [1e-3, 1e-2, 3e-2]:
         clf = TabularClassifier(
             hidden_layer_sizes=HIDDEN,
-            **PLAIN_MLP,
-            lr=lr,
+            **{**PLAIN_MLP, "lr": lr},
             max_epochs=MAX_EPOCHS,
             random_state=0,
         ).fit(X_train, y_train)

@@ -192,6 +192,8 @@ or None, default="robust_clip"
         validating, ``valid_loss``, ``train_score`` (accuracy over the
         epoch's training batches, with dropout and augmentation on) and
         ``valid_score`` (accuracy); ``lr`` and ``duration`` in seconds.
+        The training columns come from the raw weights as they train, the
+        validation columns from the weight average (``ema_epochs``).
     best_epoch_ : int
         Epoch whose weights were kept (lowest validation loss), or the last
         epoch without early stopping.

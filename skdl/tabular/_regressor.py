@@ -173,6 +173,8 @@ or None, default="robust_clip"
         target), ``train_score`` (R² over the epoch's training batches, with
         dropout and augmentation on) and ``valid_score`` (R²); ``lr`` and
         ``duration`` in seconds.
+        The training columns come from the raw weights as they train, the
+        validation columns from the weight average (``ema_epochs``).
     best_epoch_ : int
         Epoch whose weights were kept (lowest validation loss), or the last
         epoch without early stopping.
