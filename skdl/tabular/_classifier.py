@@ -82,8 +82,9 @@ or None, default="robust_clip"
         weights; the optimizer still steps the raw ones. Averaging smooths
         out the noise of the last updates (Polyak averaging; an EMA of the
         weights is common in image models). None trains and keeps the raw
-        weights. On skdl's tabular benchmark it raised the wins against
-        scikit-learn's MLP from 15 to 17 of 19 tables (``docs/benchmarks``).
+        weights. On skdl's tabular benchmark (all rows) it raised the wins
+        against scikit-learn's MLP from 14 to 17 of 19 tables
+        (``docs/benchmarks``).
     augment : augmenter or None, default=None
         A tabular augmenter from :mod:`skdl.augment` (``GaussianNoise`` on
         the scaled numeric features, ``Mixup``), applied on the fly to
