@@ -290,3 +290,20 @@ def test_ema_without_validation_keeps_the_averaged_weights():
     assert not torch.allclose(kept, last)
     X, y = load_breast_cancer(return_X_y=True)
     assert ema.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("ema_epochs", [None, 2.0])
+def test_ema_epochs_reaches_the_training_loop(ema_epochs):
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = TabularClassifier(
+        (8,), max_epochs=1, batch_size=64, ema_epochs=ema_epochs, random_state=0
+    ).fit(X, y)
+    callbacks = dict(clf.net_.callbacks_)
+    if ema_epochs is None:
+        assert "weight_ema" not in callbacks
+        return
+    n_train = len(X) - round(0.1 * len(X))  # the 10% validation split
+    steps = -(-n_train // 64)
+    assert callbacks["weight_ema"].decay == pytest.approx(ema_decay(2.0, steps))
+    # Nothing of the average stays in the fitted (picklable) net.
+    assert callbacks["weight_ema"].average_ is None

@@ -153,6 +153,7 @@ NON_DEFAULT = {
     "embedding_dim": 3,
     "numeric_embedding": None,
     "n_ensemble": 2,
+    "ema_epochs": 0.5,
     "early_stopping": False,
     "patience": 2,
     "validation_fraction": 0.3,
