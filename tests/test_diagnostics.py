@@ -535,7 +535,7 @@ def test_plot_draws_curves_and_best_epoch(overfit_clf):
         "validation accuracy",
         "training accuracy",
         f"best epoch ({best})",
-        "learning rate 0.001",
+        f"learning rate {overfit_clf.lr:g}",
     ]
     assert display.ax_lr_ is None  # constant learning rate: legend only
 
