@@ -17,8 +17,10 @@ Runs the real (non-synthetic) classification and regression datasets of
 
 It records accuracy and log-loss (classification) or R² and RMSE
 (regression), fit and predict time per split, prints markdown tables, the
-wins/ties/losses of skdl against each peer and the median normalized score,
-and saves JSON. See ``benchmarks/README.md``.
+wins/ties/losses of skdl against each peer (with the tie margins and
+without), the median normalized score and each model's median fit time and
+its ratio to HistGradientBoosting's, and saves JSON. See
+``benchmarks/README.md``.
 
 Run ``python benchmarks/tabular_accuracy.py --quick`` for a smoke run.
 """
