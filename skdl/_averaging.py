@@ -72,29 +72,24 @@ class WeightEMA(Callback):
     def on_batch_begin(self, net, training=False, **kwargs):
         if training or self.raw_ is not None:
             return
-        params = self.params_
-        with torch.no_grad():
-            self.raw_ = [p.detach().clone() for p in params]
-            for p, a in zip(params, self.average_):
-                p.copy_(a)
+        self.raw_ = [p.detach().clone() for p in self.params_]
+        self._load(self.average_)
 
     def on_epoch_begin(self, net, **kwargs):
-        self._restore_raw(net)
+        if self.raw_ is not None:
+            self._load(self.raw_)
+            self.raw_ = None
 
-    def _restore_raw(self, net) -> None:
-        if self.raw_ is None:
-            return
+    def _load(self, tensors: list[torch.Tensor]) -> None:
+        """Copy ``tensors`` into the network's parameters, in place."""
         with torch.no_grad():
-            for p, r in zip(self.params_, self.raw_):
-                p.copy_(r)
-        self.raw_ = None
+            for p, t in zip(self.params_, tensors):
+                p.copy_(t)
 
     def on_train_end(self, net, **kwargs):
         if self.raw_ is None and self.average_ is not None:
             # Never validated (no validation split): keep the average.
-            with torch.no_grad():
-                for p, a in zip(self.params_, self.average_):
-                    p.copy_(a)
+            self._load(self.average_)
         # Whatever early stopping restored, or the averaged weights, stay.
         self.raw_ = None
         self.average_ = None
