@@ -367,13 +367,13 @@ def compare(rows: list[dict], models: list[str]) -> dict:
 def _fit_times(rows: list[dict], models: list[str]) -> dict:
     """Median fit seconds per model; ratios to ``hgb`` both ways of taking them."""
     fit = {(r["dataset"], r["model"]): r["fit_s"] for r in rows if r.get("fit_s")}
+    hgb = {d: v for (d, m), v in fit.items() if m == "hgb"}
     out: dict = {}
     for m in models:
         mine = {d: v for (d, mm), v in fit.items() if mm == m}
         if not mine:
             continue
         out[m] = {"median_fit_s": float(np.median(list(mine.values())))}
-        hgb = {d: v for (d, mm), v in fit.items() if mm == "hgb"}
         both = [d for d in mine if d in hgb]
         if m != "hgb" and both:
             out[m]["ratio_of_medians_to_hgb"] = out[m]["median_fit_s"] / float(
