@@ -28,6 +28,11 @@ N_BINS = 32
 #: Dense copies of sparse input above this many bytes are refused.
 MAX_DENSE_BYTES = 2 * 1024**3
 
+#: With ``ema_epochs``, ``patience="auto"`` waits ``AVERAGED_PATIENCE`` epochs
+#: from this many training rows on (see ``TabularMixin._resolve_patience``).
+AVERAGED_PATIENCE_ROWS = 3_000
+AVERAGED_PATIENCE = 4
+
 
 def _check_hidden_layer_sizes(sizes) -> tuple[int, ...]:
     if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
@@ -110,6 +115,25 @@ class TabularMixin(BaseDLEstimator):
 
     def _n_members(self) -> int:
         return int(self.n_ensemble)
+
+    def _resolve_patience(self, n_train: int) -> int:
+        """``patience="auto"`` with weight averaging: 4 epochs from 3,000 rows on.
+
+        The averaged weights' validation loss falls smoothly where the raw
+        weights' jitters, so a few epochs without improvement already mean
+        the curve has turned. On the benchmark's 14 tables of 3,000 training
+        rows or more (5 folds each, all rows), waiting 4 epochs instead of
+        10 or 5 moved no table's mean score by more than 0.07 points and cut
+        the time of their training epochs by 6 to 45%. The smaller tables
+        keep 10: car (1,200 rows) improves slowly for 100 to 170 epochs,
+        with pauses of up to 9, and lost 0.2 to 0.9 points at a patience of
+        8 to 6 (``docs/benchmarks.rst``). Without averaging the base rule
+        holds.
+        """
+        averaged = self.ema_epochs is not None
+        if self.patience == "auto" and averaged and n_train >= AVERAGED_PATIENCE_ROWS:
+            return AVERAGED_PATIENCE
+        return super()._resolve_patience(n_train)
 
     def _validate_X(self, X, *, reset: bool):
         if not reset:

@@ -366,6 +366,34 @@ def test_patience_auto_waits_less_on_large_training_splits(
     assert clf.n_epochs_ == stop < 100
 
 
+@pytest.mark.parametrize(
+    "threshold, ema_epochs, expected",
+    [(100, 1.0, 4), (100, None, 10), (10_000, 1.0, 10)],
+)
+def test_patience_auto_waits_4_epochs_on_averaged_weights_from_a_row_count(
+    monkeypatch, threshold, ema_epochs, expected
+):
+    import skdl.tabular._base
+
+    # 150 training rows: lower the threshold to reach the averaged branch.
+    # Without the average, or below the threshold, the base rule (10 epochs
+    # below 10,000 rows) holds.
+    monkeypatch.setattr(skdl.tabular._base, "AVERAGED_PATIENCE_ROWS", threshold)
+    X, y = _overfitting_data()
+    clf = TabularClassifier(
+        (32,),
+        lr=0.02,
+        max_epochs=100,
+        validation_fraction=0.25,
+        ema_epochs=ema_epochs,
+        random_state=0,
+    ).fit(X, y)
+    assert dict(clf.net_.callbacks_)["early_stopping"].patience == expected
+    losses = clf.history_["valid_loss"].to_numpy()
+    stop, _ = _stopping_epoch(losses, clf.tol, expected)
+    assert clf.n_epochs_ == stop < 100
+
+
 @pytest.mark.parametrize("tol", [0.0, 0.01])
 def test_early_stopping_restores_the_lowest_validation_loss_epoch(tol):
     X, y = _overfitting_data()
