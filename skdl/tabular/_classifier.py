@@ -115,9 +115,11 @@ or None, default="robust_clip"
         weights. With False, train ``max_epochs`` on all the data.
     patience : int or "auto", default="auto"
         Epochs without improvement before early stopping. ``"auto"`` waits
-        10 epochs, or 5 when the training split has 10,000 rows or more: an
-        epoch of a large table is many updates and a less noisy validation
-        loss, and waiting longer rarely finds a better epoch there.
+        4 epochs when the training split has 3,000 rows or more and
+        ``ema_epochs`` is set (the averaged weights' validation loss is
+        smooth, so a short pause already means it has turned), and 10 on
+        smaller splits, where it still pauses between slow gains. Without
+        ``ema_epochs`` it waits 10 epochs, or 5 from 10,000 rows.
     validation_fraction : float, default=0.1
         Share of the training data held out for validation.
     tol : float, default=1e-4

@@ -123,8 +123,9 @@ default="cnn"
         stop after ``patience`` epochs without improvement of the validation
         loss by ``tol``, and restore the best epoch's weights.
     patience : int or "auto", default=5
-        Epochs without improvement before early stopping. ``"auto"`` is the
-        tabular estimators' rule: 10 epochs, or 5 from 10,000 training rows.
+        Epochs without improvement before early stopping. ``"auto"`` waits
+        10 epochs, or 5 from 10,000 training rows (the tabular estimators'
+        rule without weight averaging).
     validation_fraction : float, default=0.1
         Share of the training data held out for validation.
     tol : float, default=1e-4
