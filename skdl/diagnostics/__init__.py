@@ -12,7 +12,6 @@ from ._report import (
     BIAS_LOSS_THRESHOLD,
     GAP_THRESHOLD,
     HIGH_LOSS_THRESHOLD,
-    LOW_LR,
     RISE_THRESHOLD,
     TREND_THRESHOLD,
     TREND_WINDOW,
@@ -20,6 +19,7 @@ from ._report import (
     DiagnosisReport,
     diagnose,
 )
+from ._suggestions import LOW_LR
 
 __all__ = [
     "BIAS_GAP_THRESHOLD",

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from ._fitted import (
     baseline_loss,
     early_stopping_fired,
@@ -19,13 +17,13 @@ from ._fitted import (
     loss_floor,
     score_name,
 )
+from ._suggestions import overfitting_suggestions, underfitting_suggestions
 
 __all__ = [
     "BIAS_GAP_THRESHOLD",
     "BIAS_LOSS_THRESHOLD",
     "GAP_THRESHOLD",
     "HIGH_LOSS_THRESHOLD",
-    "LOW_LR",
     "RISE_THRESHOLD",
     "TREND_THRESHOLD",
     "TREND_WINDOW",
@@ -49,8 +47,6 @@ BIAS_GAP_THRESHOLD = 0.02
 TREND_THRESHOLD = 0.05
 #: Number of final epochs over which the loss trend is measured.
 TREND_WINDOW = 5
-#: Learning rates below this are suggested to be raised when underfitting.
-LOW_LR = 1e-4
 #: The possible verdicts.
 VERDICTS = ("underfitting", "good fit", "overfitting")
 
@@ -194,13 +190,6 @@ def _cell(report: DiagnosisReport, name: str, fmt: str = ".4f") -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def _fmt(value) -> str:
-    """A parameter value as the user would type it."""
-    if isinstance(value, float):
-        return repr(float(f"{value:.6g}"))
-    return repr(value)
-
-
 def _at(history, column: str, epoch: int) -> float | None:
     if column not in history.columns:
         return None
@@ -334,9 +323,9 @@ def diagnose(estimator) -> DiagnosisReport:
 
     context = {"best": best, "stopped": stopped, "signals": fired}
     if verdict == "overfitting":
-        suggestions = _overfitting_suggestions(params, context)
+        suggestions = overfitting_suggestions(params, context)
     elif verdict == "underfitting":
-        suggestions = _underfitting_suggestions(params, context)
+        suggestions = underfitting_suggestions(params, context)
     else:
         suggestions = []
     notes = []
@@ -483,127 +472,3 @@ def _underfitting_rules(
             f"TREND_THRESHOLD={TREND_THRESHOLD})"
         )
     return fired
-
-
-def _layer_sizes(params: dict) -> tuple[int, ...] | None:
-    sizes = params.get("hidden_layer_sizes")
-    if sizes is None:
-        return None
-    if isinstance(sizes, int | np.integer):
-        return (int(sizes),)
-    return tuple(int(s) for s in sizes)
-
-
-def _overfitting_suggestions(params: dict, context: dict) -> list[str]:
-    out = []
-    dropout = params.get("dropout")
-    if dropout is not None and dropout < 0.5:
-        new = round(min(0.5, dropout + 0.2), 2)
-        out.append(f"raise `dropout` from {_fmt(dropout)} to {_fmt(new)}")
-    weight_decay = params.get("weight_decay")
-    if weight_decay == 0:
-        out.append("add an L2 penalty: `weight_decay=1e-3`")
-    elif weight_decay is not None:
-        out.append(
-            f"raise `weight_decay` from {_fmt(weight_decay)} to "
-            f"{_fmt(weight_decay * 10)}"
-        )
-    l1 = params.get("l1")
-    if l1 == 0:
-        out.append("or add an L1 penalty, which drives weights to zero: `l1=1e-5`")
-    elif l1 is not None:
-        out.append(f"raise `l1` from {_fmt(l1)} to {_fmt(l1 * 10)}")
-    if "augment" in params:
-        if params["augment"] is None:
-            example = (
-                "ImageAugmenter(rotation=10)"
-                if "backbone" in params
-                else "GaussianNoise(std=0.1)"
-            )
-            out.append(f"turn on `augment`, e.g. `augment={example}` from skdl.augment")
-        else:
-            out.append("strengthen `augment` (larger transformations, or Mixup)")
-    if params.get("weights") is not None and params.get("freeze") is None:
-        out.append(
-            "fine-tune fewer parameters: `freeze='backbone'` keeps the "
-            "pretrained features fixed (add `unfreeze_at` for a second stage)"
-        )
-    sizes = _layer_sizes(params)
-    if sizes:
-        smaller = tuple(max(8, size // 2) for size in sizes)
-        if smaller != sizes:
-            out.append(
-                f"shrink the network: `hidden_layer_sizes` from {sizes} to {smaller}"
-            )
-    patience = params.get("patience")
-    if context["stopped"] and patience is not None and patience > 3:
-        new = max(3, patience // 2)
-        out.append(
-            f"shorten `patience` from {patience} to {new}: the epochs after "
-            f"epoch {context['best']} only widened the gap; the restored weights "
-            f"stay those of the best epoch and training ends sooner"
-        )
-    out.append("more training data, if you can get it, helps most of all")
-    return out
-
-
-def _underfitting_suggestions(params: dict, context: dict) -> list[str]:
-    out = []
-    lr = params.get("lr")
-    if "still_improving" in context["signals"]:
-        max_epochs = params.get("max_epochs")
-        if max_epochs is not None:
-            out.append(
-                f"train longer: raise `max_epochs` from {max_epochs} to "
-                f"{2 * max_epochs}, as the loss was still falling"
-            )
-    if lr is not None and lr < LOW_LR:
-        out.append(f"raise `lr` from {_fmt(lr)} to 0.001: tiny steps learn slowly")
-    if {"high_loss", "high_bias"} & set(context["signals"]):
-        dropout = params.get("dropout") or 0
-        if dropout > 0:
-            new = round(dropout / 2, 2) if dropout > 0.1 else 0.0
-            out.append(f"lower `dropout` from {_fmt(dropout)} to {_fmt(new)}")
-        weight_decay = params.get("weight_decay") or 0
-        if weight_decay > 0:
-            out.append(
-                f"lower `weight_decay` from {_fmt(weight_decay)} to "
-                f"{_fmt(weight_decay / 10)}"
-            )
-        l1 = params.get("l1") or 0
-        if l1 > 0:
-            out.append(f"lower `l1` from {_fmt(l1)} to {_fmt(l1 / 10)}")
-        if params.get("augment") is not None:
-            out.append("weaken `augment`, or set `augment=None`")
-        sizes = _layer_sizes(params)
-        if sizes == ():
-            out.append(
-                "add hidden layers: `hidden_layer_sizes=(256, 256)` instead of "
-                "() (a linear model)"
-            )
-        elif sizes:
-            wider = tuple(min(1024, 2 * size) for size in sizes)
-            if wider != sizes:
-                out.append(f"widen `hidden_layer_sizes` from {sizes} to {wider}")
-        if params.get("freeze") is not None and params.get("unfreeze_at") is None:
-            out.append(
-                f"train the frozen layers too: `freeze=None` instead of "
-                f"{_fmt(params['freeze'])}, or thaw them later with `unfreeze_at`"
-            )
-        backbone = params.get("backbone")
-        if backbone == "cnn":
-            out.append("use a larger `backbone`, e.g. `backbone='resnet18'`")
-        elif backbone is not None:
-            out.append("use a larger `backbone`")
-        patience = params.get("patience")
-        if context["stopped"] and patience is not None:
-            out.append(
-                f"raise `patience` from {patience} to {2 * patience}: early "
-                f"stopping may have ended a slow descent"
-            )
-    if not out:
-        out.append(
-            "try a learning-rate schedule such as `lr_schedule='onecycle'`; if "
-            "that fails too, the features may hold little more signal"
-        )
-    return out
