@@ -123,12 +123,12 @@ class TabularMixin(BaseDLEstimator):
         weights' jitters, so a few epochs without improvement already mean
         the curve has turned. On the benchmark's 14 tables of 3,000 training
         rows or more (5 folds each, all rows), waiting 4 epochs instead of
-        10 or 5 moved no table's mean score by more than 0.07 points and cut
-        the time of their training epochs by 6 to 45%. The smaller tables
-        keep 10: car (1,200 rows) improves slowly for 100 to 170 epochs,
-        with pauses of up to 9, and lost 0.2 to 0.9 points at a patience of
-        8 to 6 (``docs/benchmarks.rst``). Without averaging the base rule
-        holds.
+        10 lowered no table's mean score by more than 0.08 points (houses
+        gained 0.15) and cut the time of their training epochs by 20 to 46%.
+        The smaller tables keep 10: car (1,200 rows) improves slowly for 100
+        to 170 epochs, with pauses of up to 9, and lost 0.2 to 1.3 points at
+        a patience of 8 to 4 (``benchmarks/tabular_patience.py``,
+        ``docs/benchmarks.rst``). Without averaging the base rule holds.
         """
         averaged = self.ema_epochs is not None
         if self.patience == "auto" and averaged and n_train >= AVERAGED_PATIENCE_ROWS:
