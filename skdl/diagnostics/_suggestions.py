@@ -33,6 +33,21 @@ def _layer_sizes(params: dict) -> tuple[int, ...] | None:
 
 
 def overfitting_suggestions(params: dict, context: dict) -> list[str]:
+    """Regularize more: the changes to try for an overfitting network.
+
+    Parameters
+    ----------
+    params : dict
+        The fitted estimator's parameters (``patience`` as resolved).
+    context : dict
+        ``best`` (the kept epoch) and ``stopped`` (whether early stopping
+        fired).
+
+    Returns
+    -------
+    list of str
+        One suggestion per applicable hyperparameter, then more data.
+    """
     out = []
     dropout = params.get("dropout")
     if dropout is not None and dropout < 0.5:
@@ -86,6 +101,22 @@ def overfitting_suggestions(params: dict, context: dict) -> list[str]:
 
 
 def underfitting_suggestions(params: dict, context: dict) -> list[str]:
+    """Regularize less, train longer or grow: changes for an underfitting network.
+
+    Parameters
+    ----------
+    params : dict
+        The fitted estimator's parameters (``patience`` as resolved).
+    context : dict
+        ``signals`` (the underfitting rules that fired) and ``stopped``
+        (whether early stopping fired).
+
+    Returns
+    -------
+    list of str
+        The applicable suggestions, or a learning-rate schedule to try when
+        none applies.
+    """
     out = []
     lr = params.get("lr")
     if "still_improving" in context["signals"]:
