@@ -28,7 +28,7 @@ from sklearn_compat.base import _fit_context
 from . import finetune
 from ._accelerate import active_accelerator, shared_seed
 from ._checkpoint import attach_checkpoint
-from ._continue import continue_fit
+from ._continue import continue_fit, remember_structure
 from ._data import AugmentTransform
 from ._devices import check_precision, resolve_device
 from ._net import NetConfig, build_net
@@ -399,6 +399,7 @@ class BaseDLEstimator(BaseEstimator):
             )
 
         params = self.get_params(deep=False)
+        remember_structure(self, params)
         params["device"] = device
         fitted = []
         for train_idx, valid_idx, seed in members:

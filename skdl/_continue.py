@@ -11,7 +11,10 @@ counts), so the optimizer continues rather than restarts.
 fit does: with the validation split that ``fit`` draws (the same split for
 the same data and an int ``random_state``), early stopping, the weight
 average and the learning-rate schedule, which starts over for these epochs.
-Every member of an ensemble continues.
+Every member of an ensemble continues. Parameters that shape the network
+or the data adapter (``STRUCTURE``) cannot change between the fit and its
+continuation. The network is trained as a copy, so a failure leaves the
+fitted model as it was.
 
 ``partial_fit``: one pass over the given rows, as scikit-learn's MLP does:
 no validation split and no early stopping, a constant ``lr`` (no schedule)
@@ -20,6 +23,7 @@ and no weight average. The first call fits the data adapter on its rows.
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -40,6 +44,49 @@ from ._parallel import counting_fit, share_threads
 __all__ = ["ClassifierPartialFitMixin", "RegressorPartialFitMixin", "continue_fit"]
 
 _INT32_MAX = np.iinfo(np.int32).max
+
+#: Parameters that shape the network or the data adapter, which a continued
+#: fit keeps as fitted: changing them since the fit is refused.
+STRUCTURE = (
+    "hidden_layer_sizes",
+    "activation",
+    "dropout",
+    "normalization",
+    "scaling",
+    "embedding_dim",
+    "numeric_embedding",
+    "backbone",
+    "image_size",
+    "weights",
+    "freeze",
+)
+
+
+def remember_structure(estimator, params: dict) -> None:
+    """Record the structural parameters a new network is built with."""
+    estimator._built_with = {k: params[k] for k in STRUCTURE if k in params}
+
+
+def _same(a, b) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - e.g. arrays: not comparable, not the same
+        return False
+
+
+def _check_structure(estimator) -> None:
+    built = getattr(estimator, "_built_with", {})
+    params = estimator.get_params(deep=False)
+    for name, value in built.items():
+        if not _same(params[name], value):
+            raise ValueError(
+                f"{name}={params[name]!r} differs from {name}={value!r}, with which "
+                f"the fitted network was built; a continued fit (warm_start, "
+                f"partial_fit) trains that network as it is. Set {name} back, or "
+                f"set warm_start=False to fit a new network."
+            )
 
 
 # ------------------------------------------------------------- the targets
@@ -128,6 +175,8 @@ def _validate(estimator, X, y, sample_weight, *, first: bool, classes=None):
         weights = estimator._sample_weight(user_weights, y_encoded)
     device = resolve_device(estimator.device)
     check_precision(estimator.precision, device)
+    if not first:
+        _check_structure(estimator)
     if not first and len(estimator.nets_) != estimator._n_members():
         raise ValueError(
             f"n_ensemble={estimator._n_members()}, but the fitted model has "
@@ -193,6 +242,7 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
             train_idx, valid_idx = estimator._split(n, y_encoded, rs)
         members.append((train_idx, valid_idx, int(rs.randint(_INT32_MAX))))
     if previous is None:
+        remember_structure(estimator, estimator.get_params(deep=False))
         estimator._fit_adapter(X, members[0][0])
     y_tensor = estimator._target_tensor(y_encoded)
     w_tensor = None if weights is None else torch.as_tensor(weights).float()
@@ -235,11 +285,18 @@ def _continue_net(estimator, old, params, train_ds, valid_ds, seed, offset, part
             )
             batch_size = estimator._resolve_batch_size(len(train_ds))
         else:
-            module, callbacks = old.module_, estimator._extra_callbacks()
+            # A copy, so that a failure on the way leaves the fitted model
+            # as it was.
+            module = copy.deepcopy(old.module_)
+            callbacks = estimator._extra_callbacks()
             frozen_norm = list(getattr(old, "frozen_norm_", []))
-            # The batch size the network has trained with so far: it sets
-            # the weight average's span and the schedule's steps.
-            batch_size = int(old.batch_size)
+            # With "auto", the batch size the network has trained with so
+            # far, rather than one sized for this (maybe small) chunk.
+            batch_size = (
+                int(old.batch_size)
+                if estimator.batch_size == "auto"
+                else estimator._resolve_batch_size(len(train_ds))
+            )
         params = {**params, "patience": estimator._resolve_patience(len(train_ds))}
         config = NetConfig(
             criterion=estimator._criterion(),
@@ -285,7 +342,8 @@ def _carry_optimizer(old, net) -> None:
     """
     if type(old.optimizer_) is not type(net.optimizer_):
         return
-    state = old.optimizer_.state_dict()
+    # A copy: loading shares the tensors, which the new steps would change.
+    state = copy.deepcopy(old.optimizer_.state_dict())
     groups = net.optimizer_.state_dict()["param_groups"]
     if [len(g["params"]) for g in groups] != [
         len(g["params"]) for g in state["param_groups"]

@@ -47,13 +47,12 @@ def test_warm_start_continues_the_network_and_optimizer(cancer):
     X, y = cancer
     clf = small(early_stopping=False).fit(X, y)
     first = clf.history_["train_loss"].to_numpy()
-    n_steps, module = steps(clf.net_), clf.net_.module_
+    n_steps = steps(clf.net_)
     clf.set_params(warm_start=True, max_epochs=3).fit(X, y)
     assert clf.n_epochs_ == clf.n_iter_ == 7
     assert list(clf.history_.index) == list(range(1, 8))
     np.testing.assert_array_equal(clf.history_["train_loss"].to_numpy()[:4], first)
-    # The same network trained on, and the optimizer went on counting.
-    assert clf.net_.module_ is module
+    # The optimizer went on counting its steps.
     assert steps(clf.net_) == n_steps + 3 * clf.net_.history[-1, "train_batch_count"]
     # Its first new epoch starts where the fit ended, far below a new start.
     assert clf.history_.loc[5, "train_loss"] < 1.05 * first[-1] < first[0]
@@ -205,3 +204,40 @@ def test_partial_fit_image_classifier():
         clf.partial_fit(X[1::2], y[1::2])
     assert clf.n_epochs_ == 6
     assert clf.history_["lr"].eq(clf.lr).all()
+
+
+def test_continuing_refuses_a_changed_architecture(cancer):
+    X, y = cancer
+    clf = small(max_epochs=1, warm_start=True).fit(X, y)
+    clf.set_params(hidden_layer_sizes=(32,))
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes=\(32,\) differs"):
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        clf.partial_fit(X, y)
+    clf.set_params(hidden_layer_sizes=(16,), lr=1e-2).fit(X, y)  # lr may change
+    assert clf.n_epochs_ == 2
+    assert clf.history_["lr"].iloc[-1] == 1e-2
+
+
+class Crash(Exception):
+    """A failure in the middle of training."""
+
+
+def test_a_failed_continuation_leaves_the_fitted_model(cancer, monkeypatch):
+    X, y = cancer
+    clf = small(max_epochs=2, warm_start=True).fit(X, y)
+    proba, history, n_steps = clf.predict_proba(X), clf.history_.copy(), steps(clf.net_)
+
+    from skorch.callbacks import Callback
+
+    class CrashInEpoch2(Callback):
+        def on_batch_end(self, net, training=False, **kwargs):
+            if len(net.history) == 2 and training:
+                raise Crash
+
+    monkeypatch.setattr(clf, "_extra_callbacks", lambda: [("crash", CrashInEpoch2())])
+    with pytest.raises(Crash):
+        clf.fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    pd.testing.assert_frame_equal(clf.history_, history)
+    assert steps(clf.net_) == n_steps
