@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_breast_cancer, make_regression
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
 
-from skdl import ImageClassifier, TabularClassifier
+from skdl import ImageClassifier, TabularClassifier, TabularRegressor
+from skdl.augment import GaussianNoise
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -213,3 +215,39 @@ def test_checkpoint_without_random_state_warns(cancer, tmp_path):
         TabularClassifier(
             hidden_layer_sizes=(8,), max_epochs=1, checkpoint=tmp_path
         ).fit(X, y)
+
+
+def test_a_warm_start_fit_resumes_from_its_checkpoint(cancer, tmp_path):
+    X, y = cancer
+    params = dict(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+    base = TabularClassifier(**params, warm_start=True).fit(X, y)
+    plain = copy.deepcopy(base).fit(X, y)
+    crashing = crash_at(copy.deepcopy(base).set_params(checkpoint=tmp_path), 2)
+    with pytest.raises(Crash):
+        crashing.fit(X, y)
+    resumed = copy.deepcopy(base).set_params(checkpoint=tmp_path).fit(X, y)
+    assert same_weights(plain, resumed)
+    assert resumed.n_epochs_ == 6
+    history = resumed.history_.drop(columns="duration")
+    assert history.equals(plain.history_.drop(columns="duration"))
+    # A fit from scratch, or from other weights, has files of its own.
+    TabularClassifier(**params, checkpoint=tmp_path).fit(X, y)
+    assert len(lasts(tmp_path)) == 2
+
+
+def test_regressor_with_augmentation_resumes_exactly(tmp_path):
+    X, y = make_regression(n_samples=300, n_features=6, noise=3.0, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(16,),
+        max_epochs=5,
+        random_state=0,
+        augment=GaussianNoise(0.1),
+        lr_schedule="onecycle",
+    )
+    plain = TabularRegressor(**params).fit(X, y)
+    crashing = crash_at(TabularRegressor(**params, checkpoint=tmp_path), 3)
+    with pytest.raises(Crash):
+        crashing.fit(X, y)
+    resumed = TabularRegressor(**params, checkpoint=tmp_path).fit(X, y)
+    assert same_weights(plain, resumed)
+    np.testing.assert_array_equal(resumed.predict(X), plain.predict(X))
