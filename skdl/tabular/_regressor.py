@@ -167,8 +167,12 @@ or None, default="robust_clip"
         it (for the same data and an int ``random_state``, the same rows as
         before); ``lr_schedule`` and the weight average start over for these
         epochs; every ensemble member continues; what is frozen stays
-        frozen. ``history_`` and ``n_epochs_`` keep growing. See
-        :doc:`/user_guide/long_runs`.
+        frozen. Parameters that shape the network or the data adapter
+        (layer sizes, activation, dropout, scaling, embeddings, backbone,
+        image size, weights, freeze) cannot change since the fit; training
+        parameters such as ``lr`` take their current values. A failure
+        leaves the fitted model as it was. ``history_`` and ``n_epochs_``
+        keep growing. See :doc:`/user_guide/long_runs`.
     checkpoint : str, path-like or None, default=None
         Directory in which ``fit`` writes, after every epoch, the last and
         the best (lowest validation loss) training state of each network:
