@@ -70,6 +70,8 @@ def remember_structure(estimator, params: dict) -> None:
 def _same(a, b) -> bool:
     if a is b:
         return True
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(u, v) for u, v in zip(a, b))
     try:
         return bool(a == b)
     except Exception:  # noqa: BLE001 - e.g. arrays: not comparable, not the same

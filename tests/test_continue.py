@@ -241,3 +241,10 @@ def test_a_failed_continuation_leaves_the_fitted_model(cancer, monkeypatch):
     np.testing.assert_array_equal(clf.predict_proba(X), proba)
     pd.testing.assert_frame_equal(clf.history_, history)
     assert steps(clf.net_) == n_steps
+
+
+def test_a_list_for_a_tuple_is_the_same_architecture(cancer):
+    X, y = cancer
+    clf = small(max_epochs=1, warm_start=True, hidden_layer_sizes=(16,)).fit(X, y)
+    clf.set_params(hidden_layer_sizes=[16]).fit(X, y)
+    assert clf.n_epochs_ == 2
