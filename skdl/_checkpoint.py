@@ -265,8 +265,11 @@ def restore(net, saved: dict) -> None:
     net.history_ = History(meta["history"])
     net.iterator_train__rng.bit_generator.state = meta["shuffle"]
     torch.set_rng_state(saved["torch_rng"])
-    if saved["cuda_rng"] is not None:
-        torch.cuda.set_rng_state(saved["cuda_rng"], torch.device(net.device))
+    device = torch.device(net.device)
+    # A fit checkpointed on a GPU may resume on the CPU (device is not part
+    # of the fingerprint), and vice versa.
+    if saved["cuda_rng"] is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(saved["cuda_rng"], device)
 
 
 # --------------------------------------------------------------- callbacks
