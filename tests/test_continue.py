@@ -47,8 +47,9 @@ def test_warm_start_continues_the_network_and_optimizer(cancer):
     X, y = cancer
     clf = small(early_stopping=False).fit(X, y)
     first = clf.history_["train_loss"].to_numpy()
-    n_steps = steps(clf.net_)
-    clf.set_params(warm_start=True, max_epochs=3).fit(X, y)
+    n_steps, encoder = steps(clf.net_), clf.encoder_
+    clf.set_params(warm_start=True, max_epochs=3).fit(X[:300], y[:300])
+    assert clf.encoder_ is encoder  # the fitted scaling reads the new rows
     assert clf.n_epochs_ == clf.n_iter_ == 7
     assert list(clf.history_.index) == list(range(1, 8))
     np.testing.assert_array_equal(clf.history_["train_loss"].to_numpy()[:4], first)
