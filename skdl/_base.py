@@ -27,6 +27,8 @@ from sklearn_compat.base import _fit_context
 
 from . import finetune
 from ._accelerate import active_accelerator, shared_seed
+from ._checkpoint import attach_checkpoint
+from ._continue import continue_fit, remember_structure
 from ._data import AugmentTransform
 from ._devices import check_precision, resolve_device
 from ._net import NetConfig, build_net
@@ -84,6 +86,8 @@ class BaseDLEstimator(BaseEstimator):
         ],
         "unfreeze_at": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "backbone_lr_scale": [Interval(numbers.Real, 0, None, closed="neither")],
+        "warm_start": ["boolean"],
+        "checkpoint": [None, str, os.PathLike],
     }
 
     #: Name prefix of the transferable body inside the network, for state
@@ -252,6 +256,8 @@ class BaseDLEstimator(BaseEstimator):
         self : object
             The fitted estimator.
         """
+        if self.warm_start and self.__sklearn_is_fitted__():
+            return continue_fit(self, X, y, sample_weight)
         # Bad input leaves the estimator as it was, a fitted model included.
         # Validation runs on an estimator cleared of the previous fit's
         # attributes and only ever rebinds attributes, so a shallow copy of
@@ -393,6 +399,7 @@ class BaseDLEstimator(BaseEstimator):
             )
 
         params = self.get_params(deep=False)
+        remember_structure(self, params)
         params["device"] = device
         fitted = []
         for train_idx, valid_idx, seed in members:
@@ -431,6 +438,7 @@ class BaseDLEstimator(BaseEstimator):
             net = build_net(
                 params, module, config, np.random.default_rng(seed), accelerator
             )
+            net = attach_checkpoint(self, net, seed, train_ds, valid_ds)
             try:
                 with warnings.catch_warnings():
                     # skorch warns that a module instance is re-initialized

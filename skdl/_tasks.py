@@ -22,6 +22,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _assert_all_finite, check_array, check_is_fitted
 from torch import nn
 
+from ._continue import ClassifierPartialFitMixin, RegressorPartialFitMixin
+
 __all__ = [
     "ClassifierTaskMixin",
     "RegressorTaskMixin",
@@ -131,7 +133,7 @@ def r2_from_outputs(pred: torch.Tensor, y_true: torch.Tensor) -> float:
     return float((1 - ss_res / ss_tot.clamp_min(1e-12)).mean())
 
 
-class ClassifierTaskMixin:
+class ClassifierTaskMixin(ClassifierPartialFitMixin):
     """Target encoding, loss and probabilities for classifiers."""
 
     def _encode_target(self, y, sample_weight=None) -> np.ndarray:
@@ -272,7 +274,7 @@ class ClassifierTaskMixin:
         return self.classes_[np.argmax(proba, axis=1)]
 
 
-class RegressorTaskMixin:
+class RegressorTaskMixin(RegressorPartialFitMixin):
     """Target standardization, squared-error loss and outputs for regressors.
 
     The target is standardized per output during training (the loss in

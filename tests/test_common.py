@@ -79,6 +79,7 @@ EXPECTED_FAILED_CHECKS: dict = {
     "ImagesAs2D": {
         "check_sample_weight_equivalence_on_dense_data": _SW_EQUIVALENCE,
         "check_classifiers_train": _RESIZES,
+        "check_estimators_partial_fit_n_features": _RESIZES,
         "check_n_features_in": _NO_N_FEATURES,
         "check_n_features_in_after_fitting": _NO_N_FEATURES,
     },

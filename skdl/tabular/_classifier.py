@@ -176,6 +176,34 @@ or None, default="robust_clip"
         compilation time.
     verbose : int, default=0
         0 is silent; 1 prints a table row per epoch.
+    warm_start : bool, default=False
+        When the estimator is fitted, ``fit`` continues the fitted networks
+        and their optimizer state for up to ``max_epochs`` more epochs on the
+        data it is given, keeping the fitted data adapter (column encoding
+        and scaling, image statistics), classes and target scaling; data
+        with other columns, classes or outputs is an error. Early stopping
+        holds out a validation split of the new data, drawn as ``fit`` draws
+        it (for the same data and an int ``random_state``, the same rows as
+        before); ``lr_schedule`` and the weight average start over for these
+        epochs; every ensemble member continues; what is frozen stays
+        frozen. Parameters that shape the network or the data adapter
+        (layer sizes, activation, dropout, scaling, embeddings, backbone,
+        image size, weights, freeze) cannot change since the fit; training
+        parameters such as ``lr`` take their current values. A failure
+        leaves the fitted model as it was. ``history_`` and ``n_epochs_``
+        keep growing. See :doc:`/user_guide/long_runs`.
+    checkpoint : str, path-like or None, default=None
+        Directory in which ``fit`` writes, after every epoch, the last and
+        the best (lowest validation loss) training state of each network:
+        weights, optimizer, schedule, weight average, early-stopping
+        counters, history, random generators. Files are replaced atomically,
+        so a crash never leaves a broken one. A fit with the same
+        parameters, data and int ``random_state`` that finds its file
+        resumes from it and ends with the model and history of an
+        uninterrupted fit; files are named by a fingerprint of the
+        parameters and data, so other configurations, folds and the clones
+        of a grid search never share one. ``partial_fit`` writes none. See
+        :doc:`/user_guide/long_runs`.
 
     Attributes
     ----------
@@ -278,6 +306,8 @@ or None, default="robust_clip"
         precision="32",
         compile=False,
         verbose=0,
+        warm_start=False,
+        checkpoint=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -312,3 +342,5 @@ or None, default="robust_clip"
         self.precision = precision
         self.compile = compile
         self.verbose = verbose
+        self.warm_start = warm_start
+        self.checkpoint = checkpoint
