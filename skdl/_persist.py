@@ -1,0 +1,552 @@
+"""Saving fitted estimators: the safe model file and the weights file.
+
+:meth:`~PersistMixin.save` and :func:`load` store a whole fitted estimator
+in one zip file holding ``skdl.json`` (parameters, fitted attributes and the
+encoders as plain data, see :mod:`skdl._plain`) and ``tensors.safetensors``
+(every network's state dict and the numeric arrays). Loading unpickles
+nothing: it rebuilds each network with the estimator's own module builder
+and loads its tensors strictly. A checksum over both parts catches files
+that were truncated, corrupted or edited.
+
+:meth:`~PersistMixin.save_weights` writes the networks' state dicts only,
+with a fingerprint of the fitted attributes that predictions depend on
+(:data:`FINGERPRINTED`), so that :meth:`~PersistMixin.load_weights` can
+refuse weights trained on a differently encoded table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+import zipfile
+import zlib
+from pathlib import Path
+
+import sklearn
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from . import finetune
+
+__all__ = ["FINGERPRINTED", "FORMAT_VERSION", "PersistMixin", "load"]
+
+#: Identifies the safe model file; a newer format version is refused.
+FORMAT = "skdl-model"
+FORMAT_VERSION = 1
+_JSON = "skdl.json"
+_TENSORS = "tensors.safetensors"
+
+#: Fitted attributes that turn inputs into what the networks see, or their
+#: outputs into predictions. ``save_weights`` stores a digest of each, and
+#: ``load_weights`` refuses a file whose digests differ from the estimator's.
+#: (An image model's ``mean_`` and ``std_`` are buffers of its network, so
+#: they travel with the weights.)
+FINGERPRINTED = {
+    "n_features_in_": "the number of columns",
+    "feature_names_in_": "the column names",
+    "encoder_": "the column encoding (imputation, scaling, categories)",
+    "classes_": "the classes",
+    "n_outputs_": "the number of targets",
+    "target_mean_": "the target's standardization",
+    "target_scale_": "the target's standardization",
+    "_y_was_1d": "the target's shape",
+    "input_kind_": "the kind of images (arrays or files)",
+    "float_scale_": "the pixel scale",
+    "mode_": "the image mode",
+    "n_channels_": "the number of channels",
+    "image_shape_": "the image size",
+}
+
+#: Private attributes that ``save`` stores besides the public fitted ones.
+_PRIVATE_STATE = ("_y_was_1d",)
+
+
+def _estimator_classes() -> dict:
+    from .tabular import TabularClassifier, TabularRegressor
+    from .vision import ImageClassifier
+
+    return {
+        f"skdl.{cls.__name__}": cls
+        for cls in (TabularClassifier, TabularRegressor, ImageClassifier)
+    }
+
+
+def _check_destination(path: Path) -> None:
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"Cannot save to {str(path)!r}: it is a folder; pass a file path."
+        )
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"Cannot save to {str(path)!r}: the folder {str(path.parent)!r} "
+            f"does not exist. Create it first (os.makedirs)."
+        )
+
+
+def _write_atomically(path: Path, write) -> None:
+    """``write(file)`` into a temporary file, then move it to ``path``.
+
+    A save that fails part-way (a full disk, an interrupt) leaves any
+    previous file at ``path`` as it was rather than half overwritten.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            write(file)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _checksum(content: dict, tensor_bytes: bytes) -> str:
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode())
+    digest.update(tensor_bytes)
+    return digest.hexdigest()
+
+
+class PersistMixin:
+    """``save``, ``save_weights`` and ``load_weights`` of every estimator."""
+
+    def _module_for_loading(self, n_outputs: int) -> torch.nn.Module:
+        """A fresh network for the fitted attributes, to load saved weights into.
+
+        Builds what ``fit`` built, without loading any starting weights.
+        """
+        return self._build_module(n_outputs)
+
+    def _fingerprints(self) -> dict[str, str]:
+        from ._plain import fingerprint
+
+        return {
+            name: fingerprint(getattr(self, name))
+            for name in FINGERPRINTED
+            if hasattr(self, name)
+        }
+
+    def save(self, path) -> None:
+        """Save the fitted estimator to a file that loads without running code.
+
+        The file holds the parameters, the fitted attributes (encoders,
+        classes, calibration, image statistics, history) as plain data and
+        every network's tensors in safetensors format; :func:`skdl.load`
+        rebuilds an estimator that predicts identically. Unlike a pickle, a
+        file from an untrusted source cannot run code when loaded. See
+        :doc:`/user_guide/persistence`.
+
+        Parameter values that are not plain data (a user's own module or
+        optimizer class, a fitted estimator as ``weights``, a
+        ``RandomState``) are not stored; :func:`skdl.load` then asks for
+        them again through its ``params`` argument.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file, conventionally ending in ``.skdl``. Its folder
+            must exist.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the destination folder does not exist.
+        TypeError
+            If the estimator is not one of skdl's own classes, or a fitted
+            attribute holds a value that cannot be stored as plain data.
+        """
+        import safetensors.torch
+
+        from ._plain import Unstorable, encode
+
+        check_is_fitted(self)
+        path = Path(path)
+        _check_destination(path)
+        name = f"skdl.{type(self).__name__}"
+        if _estimator_classes().get(name) is not type(self):
+            raise TypeError(
+                f"save() stores skdl's own estimator classes; "
+                f"{type(self).__qualname__} is not one. Use pickle or joblib "
+                f"for it (only with files you trust)."
+            )
+        arrays: dict = {}
+        params, missing = {}, {}
+        for key, value in self.get_params(deep=False).items():
+            try:
+                params[key] = encode(value, arrays, f"parameter {key}")
+            except Unstorable as exc:
+                missing[key] = exc.kind
+        attributes = {}
+        for key, value in vars(self).items():
+            public = key.endswith("_") and not key.startswith("_")
+            if key in ("net_", "nets_") or not (public or key in _PRIVATE_STATE):
+                continue
+            try:
+                attributes[key] = encode(value, arrays, f"fitted attribute {key}")
+            except Unstorable as exc:
+                raise TypeError(
+                    f"Cannot save {type(self).__name__}: {exc} as plain data."
+                ) from None
+        tensors = {k: torch.from_numpy(a) for k, a in arrays.items()}
+        networks = []
+        for i, net in enumerate(self.nets_):
+            state = net.module_.state_dict()
+            for key, tensor in state.items():
+                # Copies: safetensors refuses tensors that share memory.
+                tensors[f"net.{i}.{key}"] = tensor.detach().cpu().clone()
+            networks.append({"batch_size": int(net.batch_size), "device": net.device})
+        tensor_bytes = safetensors.torch.save(tensors)
+        content = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "estimator": name,
+            "versions": _versions(),
+            "params": params,
+            "params_not_stored": missing,
+            "attributes": attributes,
+            "n_outputs": int(self._n_outputs()),
+            "networks": networks,
+        }
+        header = {**content, "sha256": _checksum(content, tensor_bytes)}
+
+        def write(file):
+            with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(_JSON, json.dumps(header, indent=1))
+                archive.writestr(_TENSORS, tensor_bytes)
+
+        _write_atomically(path, write)
+
+    def save_weights(self, path) -> None:
+        """Save the trained networks' weights (state dicts) to ``path``.
+
+        Load them into an estimator fitted with the same settings on the
+        same data with :meth:`load_weights`, or start a new one from them
+        with ``weights=path``. The file (read with ``torch.load(path,
+        weights_only=True)``) is a dict holding the first network's state
+        dict under ``"state_dict"``, every member's under ``"ensemble"`` for
+        an ensemble, the calibration temperatures under ``"temperatures"``,
+        and under ``"skdl_fingerprint"`` a digest of each fitted attribute
+        that predictions depend on (the column encoding, the classes, the
+        target's scale), which :meth:`load_weights` checks. To save the whole
+        model, use :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file. Its folder must exist.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the destination folder does not exist.
+        """
+        check_is_fitted(self)
+        path = Path(path)
+        _check_destination(path)
+        states = [finetune.cpu_state_dict(net.module_) for net in self.nets_]
+        saved = {"state_dict": states[0], "skdl_fingerprint": self._fingerprints()}
+        if len(states) > 1:
+            saved["ensemble"] = states
+        temperatures = getattr(self, "temperatures_", None)
+        if temperatures is not None:
+            saved["temperatures"] = torch.as_tensor(temperatures, dtype=torch.float64)
+        _write_atomically(path, lambda file: torch.save(saved, file))
+
+    def load_weights(self, path):
+        """Load weights saved by :meth:`save_weights` into the networks.
+
+        The estimator must have been fitted with the same settings on data
+        encoded the same way: the file's fingerprint of the column encoding,
+        classes and target scale must match this estimator's, otherwise the
+        networks would receive inputs (or produce outputs) that mean
+        something else, and the file is refused. The calibration
+        temperatures saved with the weights are restored with them.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File written by :meth:`save_weights`.
+
+        Returns
+        -------
+        self : object
+            The estimator, predicting with the loaded weights.
+
+        Raises
+        ------
+        ValueError
+            If the file holds no state dict, another number of networks,
+            networks of another architecture, or weights fitted on
+            differently encoded data. Nothing is loaded then.
+        """
+        check_is_fitted(self)
+        nets = self.nets_
+        saved = finetune.read_weights_file(path)
+        if not isinstance(saved, dict):
+            raise ValueError(
+                f"{str(path)!r} holds a {type(saved).__name__}, not a state dict "
+                f"as written by save_weights()."
+            )
+        states = saved.get("ensemble", [saved.get("state_dict", saved)])
+        if len(states) != len(nets):
+            raise ValueError(
+                f"{str(path)!r} holds the weights of {len(states)} network(s), "
+                f"but this estimator has {len(nets)} (n_ensemble); fit it with "
+                f"the settings the file was saved from."
+            )
+        self._check_fingerprint(saved.get("skdl_fingerprint"), path)
+        backup = [
+            {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+            for net in nets
+        ]
+        try:
+            for net, state in zip(nets, states):
+                finetune.load_state_dict_strict(
+                    net.module_, state, f"file {str(path)!r}"
+                )
+        except BaseException:
+            for net, state in zip(nets, backup):
+                net.module_.load_state_dict(state)
+            raise
+        temperatures = saved.get("temperatures")
+        if isinstance(temperatures, torch.Tensor) and hasattr(self, "temperatures_"):
+            self.temperatures_ = temperatures.double().numpy().copy()
+        return self
+
+    def _check_fingerprint(self, saved, path) -> None:
+        if not isinstance(saved, dict):
+            warnings.warn(
+                f"{str(path)!r} does not record the data encoding its weights "
+                f"were trained with (it was not written by save_weights() of "
+                f"this skdl version), so skdl cannot check that it matches "
+                f"this {type(self).__name__}'s; predictions are wrong if it "
+                f"does not.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return
+        ours = self._fingerprints()
+        differ = [k for k in FINGERPRINTED if saved.get(k) != ours.get(k)]
+        if differ:
+            what = ", ".join(dict.fromkeys(FINGERPRINTED[k] for k in differ))
+            raise ValueError(
+                f"The weights in {str(path)!r} were trained on data encoded "
+                f"differently than this {type(self).__name__}'s ({what} "
+                f"differ), e.g. fitted on another sample of the table; they "
+                f"would give wrong predictions here. Load them into the "
+                f"estimator they were saved from, save whole models with "
+                f"save() and skdl.load(), or start a new fit from them with "
+                f"weights=path."
+            )
+
+
+def _versions() -> dict:
+    from . import __version__
+
+    return {
+        "skdl": __version__,
+        "scikit-learn": sklearn.__version__,
+        "torch": torch.__version__,
+    }
+
+
+def _read(path: Path) -> tuple[dict, bytes]:
+    """The header and tensor bytes of a model file, checked for integrity."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a folder, not a model file.")
+    if not path.is_file():
+        raise FileNotFoundError(f"Model file {str(path)!r} does not exist.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if not {_JSON, _TENSORS} <= names:
+                raise ValueError(
+                    f"{str(path)!r} is not an skdl model file written by "
+                    f"save(): it lacks {_JSON} and {_TENSORS}."
+                )
+            raw, tensor_bytes = archive.read(_JSON), archive.read(_TENSORS)
+        header = json.loads(raw)
+    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f"{str(path)!r} is not a complete skdl model file: it is truncated, "
+            f"corrupt or not written by save() ({exc})."
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{str(path)!r} is not a valid skdl model file: its {_JSON} is not "
+            f"JSON ({exc})."
+        ) from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError(f"{str(path)!r} is not an skdl model file written by save().")
+    version = header.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        written = header.get("versions", {}).get("skdl", "an unknown version")
+        from . import __version__
+
+        raise ValueError(
+            f"{str(path)!r} was written by skdl {written} in model format "
+            f"{version!r}, which this skdl ({__version__}) cannot read (it "
+            f"reads format {FORMAT_VERSION} and older). Upgrade skdl to load it."
+        )
+    content = {k: v for k, v in header.items() if k != "sha256"}
+    if header.get("sha256") != _checksum(content, tensor_bytes):
+        raise ValueError(
+            f"{str(path)!r} was modified or corrupted after it was saved: its "
+            f"checksum does not match its contents. Save the model again."
+        )
+    return header, tensor_bytes
+
+
+def load(path, *, params=None, device=None, expected=None):
+    """Load an estimator saved with ``save()``, without running code from it.
+
+    The file is read as JSON and safetensors only, never unpickled; the
+    networks are rebuilt by skdl and their tensors loaded strictly. The
+    loaded estimator predicts exactly as the saved one did.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by the ``save`` method of a skdl estimator.
+    params : dict or None, default=None
+        Parameter values to pass again: those that ``save`` could not store
+        as plain data (a custom module or optimizer class, a fitted
+        estimator as ``weights``, a ``RandomState``), which the error
+        message names; others may be given to override the stored ones.
+    device : str or None, default=None
+        Where the networks predict; None uses the device they were saved
+        from, or the CPU when that is a GPU that is not available here.
+    expected : type or None, default=None
+        An estimator class the file must hold, e.g.
+        ``skdl.TabularClassifier``.
+
+    Returns
+    -------
+    estimator : TabularClassifier, TabularRegressor or ImageClassifier
+        The fitted estimator.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is truncated, corrupt, modified after saving, not an
+        skdl model file, or written by a newer skdl in a format this version
+        cannot read.
+    TypeError
+        If the file holds another estimator class than ``expected``, or
+        parameters that must be passed again through ``params``.
+    """
+    import safetensors.torch
+
+    from ._plain import FormatError, decode
+
+    path = Path(path)
+    header, tensor_bytes = _read(path)
+    cls = _estimator_classes().get(header.get("estimator"))
+    if cls is None:
+        raise ValueError(
+            f"{str(path)!r} holds a {header.get('estimator')!r}, which is not an "
+            f"estimator this skdl knows."
+        )
+    if expected is not None and cls is not expected:
+        raise TypeError(
+            f"{str(path)!r} holds a {cls.__name__}, not a "
+            f"{getattr(expected, '__name__', expected)}."
+        )
+    given = dict(params or {})
+    unknown = sorted(set(given) - set(cls().get_params(deep=False)))
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no parameter(s) {unknown}.")
+    needed = {
+        k: v for k, v in header.get("params_not_stored", {}).items() if k not in given
+    }
+    if needed:
+        listed = ", ".join(f"{k} (a {v})" for k, v in needed.items())
+        example = ", ".join(f"{k!r}: ..." for k in needed)
+        raise TypeError(
+            f"{str(path)!r} was saved without parameter(s) {listed}, which "
+            f"cannot be stored as plain data. Pass them again: "
+            f"skdl.load(path, params={{{example}}})."
+        )
+    _warn_versions(header.get("versions", {}), path)
+    try:
+        tensors = safetensors.torch.load(tensor_bytes)
+        arrays = {k: v.numpy() for k, v in tensors.items() if k.startswith("array.")}
+        stored = {k: decode(v, arrays) for k, v in header["params"].items()}
+        estimator = cls(**{**stored, **given})
+        estimator._validate_params()
+        for key, plain in header["attributes"].items():
+            setattr(estimator, key, decode(plain, arrays))
+        nets = [
+            _rebuild_net(estimator, i, meta, tensors, header["n_outputs"], device)
+            for i, meta in enumerate(header["networks"])
+        ]
+    except (FormatError, KeyError, AttributeError) as exc:
+        raise ValueError(
+            f"{str(path)!r} is not a valid skdl model file ({exc})."
+        ) from exc
+    if not nets:
+        raise ValueError(f"{str(path)!r} holds no networks.")
+    estimator.nets_ = nets
+    estimator.net_ = nets[0]
+    return estimator
+
+
+def _warn_versions(saved: dict, path: Path) -> None:
+    """Warn when the file's scikit-learn differs: its encoders' attributes may."""
+    ours = _versions()["scikit-learn"]
+    theirs = saved.get("scikit-learn")
+    if theirs is not None and theirs != ours:
+        warnings.warn(
+            f"{str(path)!r} was saved with scikit-learn {theirs}; this is "
+            f"{ours}. Its encoders are restored attribute by attribute, which "
+            f"may not be valid across scikit-learn versions; check its "
+            f"predictions, or refit.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _device_here(saved: str, requested) -> str:
+    if requested is not None:
+        return str(requested)
+    kind = torch.device(saved).type
+    if kind == "cuda" and torch.cuda.is_available():
+        return saved
+    return "cpu"
+
+
+def _rebuild_net(estimator, index: int, meta: dict, tensors: dict, n_outputs, device):
+    """Build member ``index``'s network as fit did, then load its tensors."""
+    from ._data import BatchIterator
+    from ._net import SkdlNet
+    from ._registry import resolve_optimizer
+
+    prefix = f"net.{index}."
+    state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    with torch.random.fork_rng(devices=[]):  # leave the caller's seed alone
+        module = estimator._module_for_loading(int(n_outputs))
+    finetune.load_state_dict_strict(module, state, f"member {index} of the file")
+    net = SkdlNet(
+        module,
+        criterion=estimator._criterion(),
+        optimizer=resolve_optimizer(estimator.optimizer),
+        lr=estimator.lr,
+        batch_size=int(meta["batch_size"]),
+        iterator_train=BatchIterator,
+        iterator_valid=BatchIterator,
+        iterator_valid__num_workers=estimator._num_workers(),
+        train_split=None,
+        l1=estimator.l1,
+        weight_decay=estimator.weight_decay,
+        backbone_lr_scale=estimator.backbone_lr_scale,
+        precision=estimator.precision,
+        device=_device_here(str(meta["device"]), device),
+        verbose=0,
+    )
+    net.initialize()
+    net._set_training(False)
+    return net
+
