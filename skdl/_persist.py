@@ -45,19 +45,19 @@ _TENSORS = "tensors.safetensors"
 #: (An image model's ``mean_`` and ``std_`` are buffers of its network, so
 #: they travel with the weights.)
 FINGERPRINTED = {
-    "n_features_in_": "the number of columns",
-    "feature_names_in_": "the column names",
-    "encoder_": "the column encoding (imputation, scaling, categories)",
-    "classes_": "the classes",
-    "n_outputs_": "the number of targets",
-    "target_mean_": "the target's standardization",
-    "target_scale_": "the target's standardization",
-    "_y_was_1d": "the target's shape",
-    "input_kind_": "the kind of images (arrays or files)",
-    "float_scale_": "the pixel scale",
-    "mode_": "the image mode",
-    "n_channels_": "the number of channels",
-    "image_shape_": "the image size",
+    "n_features_in_": "number of columns",
+    "feature_names_in_": "column names",
+    "encoder_": "column encoding (imputation, scaling, categories)",
+    "classes_": "classes",
+    "n_outputs_": "number of targets",
+    "target_mean_": "target scaling",
+    "target_scale_": "target scaling",
+    "_y_was_1d": "target shape",
+    "input_kind_": "kind of input (image arrays or files)",
+    "float_scale_": "pixel scale",
+    "mode_": "image mode",
+    "n_channels_": "number of channels",
+    "image_shape_": "image size",
 }
 
 #: Private attributes that ``save`` stores besides the public fitted ones.
@@ -309,6 +309,13 @@ class PersistMixin:
             for net, state in zip(nets, backup):
                 net.module_.load_state_dict(state)
             raise
+        # An image network normalizes its input with its own buffers.
+        module = nets[0].module_
+        if hasattr(self, "mean_") and isinstance(
+            getattr(module, "mean", None), torch.Tensor
+        ):
+            self.mean_ = module.mean.flatten().cpu().double().numpy()
+            self.std_ = module.std.flatten().cpu().double().numpy()
         temperatures = saved.get("temperatures")
         if isinstance(temperatures, torch.Tensor) and hasattr(self, "temperatures_"):
             self.temperatures_ = temperatures.double().numpy().copy()
@@ -332,8 +339,8 @@ class PersistMixin:
             what = ", ".join(dict.fromkeys(FINGERPRINTED[k] for k in differ))
             raise ValueError(
                 f"The weights in {str(path)!r} were trained on data encoded "
-                f"differently than this {type(self).__name__}'s ({what} "
-                f"differ), e.g. fitted on another sample of the table; they "
+                f"differently than this {type(self).__name__}'s (different "
+                f"{what}), e.g. fitted on another sample of the table; they "
                 f"would give wrong predictions here. Load them into the "
                 f"estimator they were saved from, save whole models with "
                 f"save() and skdl.load(), or start a new fit from them with "
@@ -549,4 +556,3 @@ def _rebuild_net(estimator, index: int, meta: dict, tensors: dict, n_outputs, de
     net.initialize()
     net._set_training(False)
     return net
-

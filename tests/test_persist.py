@@ -97,6 +97,41 @@ def test_image_classifier_keeps_its_image_statistics(tmp_path):
     assert loaded.image_shape_ == clf.image_shape_
 
 
+def test_image_files_and_transferred_weights(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(12):
+        path = tmp_path / f"img{i}.png"
+        Image.fromarray(rng.integers(0, 256, (10, 10), dtype=np.uint8)).save(path)
+        paths.append(str(path))
+    y = np.arange(12) % 2
+    source = ImageClassifier(max_epochs=1, random_state=0).fit(paths, y)
+    source.save_weights(tmp_path / "source.pt")
+    clf = ImageClassifier(
+        weights=str(tmp_path / "source.pt"), max_epochs=1, random_state=1
+    ).fit(paths, y)
+    loaded = round_trip(clf, tmp_path)
+    assert loaded.input_kind_ == "files" and loaded.mode_ == clf.mode_
+    assert loaded.transfer_report_ == clf.transfer_report_
+    assert loaded.transfer_report_.loaded
+    np.testing.assert_array_equal(loaded.predict_proba(paths), clf.predict_proba(paths))
+
+
+def test_image_statistics_travel_with_the_weights(tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.arange(24) % 2
+    bright = rng.integers(128, 256, size=(24, 8, 8, 3), dtype=np.uint8)
+    dark = rng.integers(0, 128, size=(24, 8, 8, 3), dtype=np.uint8)
+    a = ImageClassifier(max_epochs=1, random_state=0).fit(bright, y)
+    b = ImageClassifier(max_epochs=1, random_state=0).fit(dark, y)
+    a.save_weights(tmp_path / "a.pt")
+    b.load_weights(tmp_path / "a.pt")
+    np.testing.assert_array_equal(b.predict_proba(dark), a.predict_proba(dark))
+    np.testing.assert_array_equal(b.mean_, a.mean_.astype(np.float32))
+
+
 def test_load_unpickles_nothing(tmp_path, monkeypatch):
     X, y = mixed_frame()
     clf = TabularClassifier(**FAST).fit(X, y)
@@ -271,7 +306,7 @@ def test_load_weights_refuses_another_target_scale(tmp_path):
     a = TabularRegressor(**FAST).fit(X, y)
     b = TabularRegressor(**FAST).fit(X, 2 * y)
     a.save_weights(tmp_path / "a.pt")
-    with pytest.raises(ValueError, match="target's standardization"):
+    with pytest.raises(ValueError, match="different target scaling"):
         b.load_weights(tmp_path / "a.pt")
 
 
