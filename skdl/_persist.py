@@ -463,9 +463,18 @@ def load(path, *, params=None, device=None, expected=None):
             f"{getattr(expected, '__name__', expected)}."
         )
     given = dict(params or {})
-    unknown = sorted(set(given) - set(cls().get_params(deep=False)))
+    known = set(cls().get_params(deep=False))
+    unknown = sorted(set(given) - known)
     if unknown:
         raise TypeError(f"{cls.__name__} has no parameter(s) {unknown}.")
+    dropped = sorted(set(header.get("params", {})) - known)
+    if dropped:
+        raise ValueError(
+            f"{str(path)!r} was saved with {cls.__name__} parameter(s) "
+            f"{dropped}, which this skdl version does not have; load it with "
+            f"the skdl version that saved it "
+            f"({header.get('versions', {}).get('skdl', 'unknown')})."
+        )
     needed = {
         k: v for k, v in header.get("params_not_stored", {}).items() if k not in given
     }

@@ -360,3 +360,28 @@ def test_every_cpu_device_string_pickles(device):
     loaded = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     assert loaded.device == device  # the parameter is kept as given
+
+
+def test_parameters_this_version_lacks_are_refused(saved):
+    def extra_param(header):
+        header["params"]["colour"] = "red"
+
+    with pytest.raises(ValueError, match=r"parameter\(s\) \['colour'\].*version"):
+        skdl.load(rewrite(saved, header_edit=extra_param, rehash=True))
+
+
+def test_a_failed_save_leaves_the_previous_file_intact(saved, monkeypatch):
+    before = saved.read_bytes()
+    loaded = skdl.load(saved)
+
+    def disk_full(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        loaded.save(saved)
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        loaded.save_weights(saved)
+    assert saved.read_bytes() == before
+    assert [p.name for p in saved.parent.iterdir()] == [saved.name]
