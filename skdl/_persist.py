@@ -195,7 +195,17 @@ class PersistMixin:
             for key, tensor in state.items():
                 # Copies: safetensors refuses tensors that share memory.
                 tensors[f"net.{i}.{key}"] = tensor.detach().cpu().clone()
-            networks.append({"batch_size": int(net.batch_size), "device": net.device})
+            # The patience early stopping used (patience="auto" resolved),
+            # which diagnostics read from the net's callbacks.
+            stopper = dict(net.callbacks_).get("early_stopping")
+            patience = None if stopper is None else int(stopper.patience)
+            networks.append(
+                {
+                    "batch_size": int(net.batch_size),
+                    "device": net.device,
+                    "patience": patience,
+                }
+            )
         tensor_bytes = safetensors.torch.save(tensors)
         content = {
             "format": FORMAT,
@@ -536,6 +546,8 @@ def _device_here(saved: str, requested) -> str:
 
 def _rebuild_net(estimator, index: int, meta: dict, tensors: dict, n_outputs, device):
     """Build member ``index``'s network as fit did, then load its tensors."""
+    from skorch.callbacks import EarlyStopping
+
     from ._data import BatchIterator
     from ._net import SkdlNet
     from ._registry import resolve_optimizer
@@ -545,8 +557,18 @@ def _rebuild_net(estimator, index: int, meta: dict, tensors: dict, n_outputs, de
     with torch.random.fork_rng(devices=[]):  # leave the caller's seed alone
         module = estimator._module_for_loading(int(n_outputs))
     finetune.load_state_dict_strict(module, state, f"member {index} of the file")
+    callbacks = []
+    if meta.get("patience") is not None:
+        stopper = EarlyStopping(
+            monitor="valid_loss",
+            patience=int(meta["patience"]),
+            threshold=estimator.tol,
+            threshold_mode="abs",
+        )
+        callbacks.append(("early_stopping", stopper))
     net = SkdlNet(
         module,
+        callbacks=callbacks,
         criterion=estimator._criterion(),
         optimizer=resolve_optimizer(estimator.optimizer),
         lr=estimator.lr,

@@ -132,6 +132,16 @@ def test_image_statistics_travel_with_the_weights(tmp_path):
     np.testing.assert_array_equal(b.mean_, a.mean_.astype(np.float32))
 
 
+def test_a_loaded_model_is_diagnosed_like_the_saved_one(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    clf = TabularClassifier((16,), lr=0.05, max_epochs=200, random_state=0)
+    clf.fit(X, y)
+    assert clf.stopped_early_
+    loaded = round_trip(clf, tmp_path)
+    report = skdl.diagnostics.diagnose(loaded)
+    assert str(report) == str(skdl.diagnostics.diagnose(clf))
+
+
 def test_load_unpickles_nothing(tmp_path, monkeypatch):
     X, y = mixed_frame()
     clf = TabularClassifier(**FAST).fit(X, y)
