@@ -142,6 +142,18 @@ def test_a_loaded_model_is_diagnosed_like_the_saved_one(tmp_path):
     assert str(report) == str(skdl.diagnostics.diagnose(clf))
 
 
+def test_a_loaded_model_pickles_refits_and_passes_on_its_weights(tmp_path):
+    X, y = mixed_frame()
+    clf = TabularClassifier(**FAST).fit(X, y)
+    loaded = round_trip(clf, tmp_path)
+    again = pickle.loads(pickle.dumps(loaded))
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+    student = TabularClassifier(weights=loaded, **FAST).fit(X, y)
+    assert student.transfer_report_.loaded
+    refit = loaded.fit(X, y)
+    np.testing.assert_array_equal(refit.predict_proba(X), clf.predict_proba(X))
+
+
 def test_load_unpickles_nothing(tmp_path, monkeypatch):
     X, y = mixed_frame()
     clf = TabularClassifier(**FAST).fit(X, y)
