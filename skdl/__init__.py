@@ -8,7 +8,7 @@ estimators that work with ``Pipeline``, ``GridSearchCV`` and
 
 from . import augment, datasets, diagnostics, finetune
 from ._accelerate import use_accelerator
-from ._persist import load
+from ._model_file import load
 from ._search import search_space
 from .exceptions import TrainingDivergedError
 from .tabular import TabularClassifier, TabularRegressor

@@ -1,12 +1,12 @@
 """Saving fitted estimators: the safe model file and the weights file.
 
-:meth:`~PersistMixin.save` and :func:`load` store a whole fitted estimator
-in one zip file holding ``skdl.json`` (parameters, fitted attributes and the
-encoders as plain data, see :mod:`skdl._plain`) and ``tensors.safetensors``
-(every network's state dict and the numeric arrays). Loading unpickles
-nothing: it rebuilds each network with the estimator's own module builder
-and loads its tensors strictly. A checksum over both parts catches files
-that were truncated, corrupted or edited.
+:meth:`~PersistMixin.save` stores a whole fitted estimator in one zip file
+holding ``skdl.json`` (parameters, fitted attributes and the encoders as
+plain data, see :mod:`skdl._plain`) and ``tensors.safetensors`` (every
+network's state dict and the numeric arrays); :func:`skdl.load`
+(:mod:`skdl._model_file`) reads it back without unpickling anything. A
+checksum over both parts catches files that were truncated, corrupted or
+edited.
 
 :meth:`~PersistMixin.save_weights` writes the networks' state dicts only,
 with a fingerprint of the fitted attributes that predictions depend on
@@ -16,28 +16,28 @@ refuse weights trained on a differently encoded table.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
 import warnings
 import zipfile
-import zlib
 from pathlib import Path
 
-import sklearn
 import torch
 from sklearn.utils.validation import check_is_fitted
 
 from . import finetune
+from ._model_file import (
+    FORMAT,
+    FORMAT_VERSION,
+    JSON_NAME,
+    TENSORS_NAME,
+    checksum,
+    estimator_classes,
+    versions,
+)
 
-__all__ = ["FINGERPRINTED", "FORMAT_VERSION", "PersistMixin", "load"]
-
-#: Identifies the safe model file; a newer format version is refused.
-FORMAT = "skdl-model"
-FORMAT_VERSION = 1
-_JSON = "skdl.json"
-_TENSORS = "tensors.safetensors"
+__all__ = ["FINGERPRINTED", "PersistMixin"]
 
 #: Fitted attributes that turn inputs into what the networks see, or their
 #: outputs into predictions. ``save_weights`` stores a digest of each, and
@@ -62,16 +62,6 @@ FINGERPRINTED = {
 
 #: Private attributes that ``save`` stores besides the public fitted ones.
 _PRIVATE_STATE = ("_y_was_1d",)
-
-
-def _estimator_classes() -> dict:
-    from .tabular import TabularClassifier, TabularRegressor
-    from .vision import ImageClassifier
-
-    return {
-        f"skdl.{cls.__name__}": cls
-        for cls in (TabularClassifier, TabularRegressor, ImageClassifier)
-    }
 
 
 def _check_destination(path: Path) -> None:
@@ -100,12 +90,6 @@ def _write_atomically(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _checksum(content: dict, tensor_bytes: bytes) -> str:
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode())
-    digest.update(tensor_bytes)
-    return digest.hexdigest()
 
 
 class PersistMixin:
@@ -164,7 +148,7 @@ class PersistMixin:
         path = Path(path)
         _check_destination(path)
         name = f"skdl.{type(self).__name__}"
-        if _estimator_classes().get(name) is not type(self):
+        if estimator_classes().get(name) is not type(self):
             raise TypeError(
                 f"save() stores skdl's own estimator classes; "
                 f"{type(self).__qualname__} is not one. Use pickle or joblib "
@@ -211,19 +195,19 @@ class PersistMixin:
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "estimator": name,
-            "versions": _versions(),
+            "versions": versions(),
             "params": params,
             "params_not_stored": missing,
             "attributes": attributes,
             "n_outputs": int(self._n_outputs()),
             "networks": networks,
         }
-        header = {**content, "sha256": _checksum(content, tensor_bytes)}
+        header = {**content, "sha256": checksum(content, tensor_bytes)}
 
         def write(file):
             with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
-                archive.writestr(_JSON, json.dumps(header, indent=1))
-                archive.writestr(_TENSORS, tensor_bytes)
+                archive.writestr(JSON_NAME, json.dumps(header, indent=1))
+                archive.writestr(TENSORS_NAME, tensor_bytes)
 
         _write_atomically(path, write)
 
@@ -356,234 +340,3 @@ class PersistMixin:
                 f"save() and skdl.load(), or start a new fit from them with "
                 f"weights=path."
             )
-
-
-def _versions() -> dict:
-    from . import __version__
-
-    return {
-        "skdl": __version__,
-        "scikit-learn": sklearn.__version__,
-        "torch": torch.__version__,
-    }
-
-
-def _read(path: Path) -> tuple[dict, bytes]:
-    """The header and tensor bytes of a model file, checked for integrity."""
-    if path.is_dir():
-        raise IsADirectoryError(f"{str(path)!r} is a folder, not a model file.")
-    if not path.is_file():
-        raise FileNotFoundError(f"Model file {str(path)!r} does not exist.")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            if not {_JSON, _TENSORS} <= names:
-                raise ValueError(
-                    f"{str(path)!r} is not an skdl model file written by "
-                    f"save(): it lacks {_JSON} and {_TENSORS}."
-                )
-            raw, tensor_bytes = archive.read(_JSON), archive.read(_TENSORS)
-        header = json.loads(raw)
-    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError) as exc:
-        raise ValueError(
-            f"{str(path)!r} is not a complete skdl model file: it is truncated, "
-            f"corrupt or not written by save() ({exc})."
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"{str(path)!r} is not a valid skdl model file: its {_JSON} is not "
-            f"JSON ({exc})."
-        ) from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ValueError(f"{str(path)!r} is not an skdl model file written by save().")
-    version = header.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        written = header.get("versions", {}).get("skdl", "an unknown version")
-        from . import __version__
-
-        raise ValueError(
-            f"{str(path)!r} was written by skdl {written} in model format "
-            f"{version!r}, which this skdl ({__version__}) cannot read (it "
-            f"reads format {FORMAT_VERSION} and older). Upgrade skdl to load it."
-        )
-    content = {k: v for k, v in header.items() if k != "sha256"}
-    if header.get("sha256") != _checksum(content, tensor_bytes):
-        raise ValueError(
-            f"{str(path)!r} was modified or corrupted after it was saved: its "
-            f"checksum does not match its contents. Save the model again."
-        )
-    return header, tensor_bytes
-
-
-def load(path, *, params=None, device=None, expected=None):
-    """Load an estimator saved with ``save()``, without running code from it.
-
-    The file is read as JSON and safetensors only, never unpickled; the
-    networks are rebuilt by skdl and their tensors loaded strictly. The
-    loaded estimator predicts exactly as the saved one did.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A file written by the ``save`` method of a skdl estimator.
-    params : dict or None, default=None
-        Parameter values to pass again: those that ``save`` could not store
-        as plain data (a custom module or optimizer class, a fitted
-        estimator as ``weights``, a ``RandomState``), which the error
-        message names; others may be given to override the stored ones.
-    device : str or None, default=None
-        Where the networks predict; None uses the device they were saved
-        from, or the CPU when that is a GPU that is not available here.
-    expected : type or None, default=None
-        An estimator class the file must hold, e.g.
-        ``skdl.TabularClassifier``.
-
-    Returns
-    -------
-    estimator : TabularClassifier, TabularRegressor or ImageClassifier
-        The fitted estimator.
-
-    Raises
-    ------
-    FileNotFoundError
-        If there is no such file.
-    ValueError
-        If the file is truncated, corrupt, modified after saving, not an
-        skdl model file, or written by a newer skdl in a format this version
-        cannot read.
-    TypeError
-        If the file holds another estimator class than ``expected``, or
-        parameters that must be passed again through ``params``.
-    """
-    import safetensors.torch
-
-    from ._plain import FormatError, decode
-
-    path = Path(path)
-    header, tensor_bytes = _read(path)
-    cls = _estimator_classes().get(header.get("estimator"))
-    if cls is None:
-        raise ValueError(
-            f"{str(path)!r} holds a {header.get('estimator')!r}, which is not an "
-            f"estimator this skdl knows."
-        )
-    if expected is not None and cls is not expected:
-        raise TypeError(
-            f"{str(path)!r} holds a {cls.__name__}, not a "
-            f"{getattr(expected, '__name__', expected)}."
-        )
-    given = dict(params or {})
-    known = set(cls().get_params(deep=False))
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise TypeError(f"{cls.__name__} has no parameter(s) {unknown}.")
-    dropped = sorted(set(header.get("params", {})) - known)
-    if dropped:
-        raise ValueError(
-            f"{str(path)!r} was saved with {cls.__name__} parameter(s) "
-            f"{dropped}, which this skdl version does not have; load it with "
-            f"the skdl version that saved it "
-            f"({header.get('versions', {}).get('skdl', 'unknown')})."
-        )
-    needed = {
-        k: v for k, v in header.get("params_not_stored", {}).items() if k not in given
-    }
-    if needed:
-        listed = ", ".join(f"{k} (a {v})" for k, v in needed.items())
-        example = ", ".join(f"{k!r}: ..." for k in needed)
-        raise TypeError(
-            f"{str(path)!r} was saved without parameter(s) {listed}, which "
-            f"cannot be stored as plain data. Pass them again: "
-            f"skdl.load(path, params={{{example}}})."
-        )
-    _warn_versions(header.get("versions", {}), path)
-    try:
-        tensors = safetensors.torch.load(tensor_bytes)
-        arrays = {k: v.numpy() for k, v in tensors.items() if k.startswith("array.")}
-        stored = {k: decode(v, arrays) for k, v in header["params"].items()}
-        estimator = cls(**{**stored, **given})
-        estimator._validate_params()
-        for key, plain in header["attributes"].items():
-            setattr(estimator, key, decode(plain, arrays))
-        nets = [
-            _rebuild_net(estimator, i, meta, tensors, header["n_outputs"], device)
-            for i, meta in enumerate(header["networks"])
-        ]
-    except (FormatError, KeyError, AttributeError) as exc:
-        raise ValueError(
-            f"{str(path)!r} is not a valid skdl model file ({exc})."
-        ) from exc
-    if not nets:
-        raise ValueError(f"{str(path)!r} holds no networks.")
-    estimator.nets_ = nets
-    estimator.net_ = nets[0]
-    return estimator
-
-
-def _warn_versions(saved: dict, path: Path) -> None:
-    """Warn when the file's scikit-learn differs: its encoders' attributes may."""
-    ours = _versions()["scikit-learn"]
-    theirs = saved.get("scikit-learn")
-    if theirs is not None and theirs != ours:
-        warnings.warn(
-            f"{str(path)!r} was saved with scikit-learn {theirs}; this is "
-            f"{ours}. Its encoders are restored attribute by attribute, which "
-            f"may not be valid across scikit-learn versions; check its "
-            f"predictions, or refit.",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
-def _device_here(saved: str, requested) -> str:
-    if requested is not None:
-        return str(requested)
-    kind = torch.device(saved).type
-    if kind == "cuda" and torch.cuda.is_available():
-        return saved
-    return "cpu"
-
-
-def _rebuild_net(estimator, index: int, meta: dict, tensors: dict, n_outputs, device):
-    """Build member ``index``'s network as fit did, then load its tensors."""
-    from skorch.callbacks import EarlyStopping
-
-    from ._data import BatchIterator
-    from ._net import SkdlNet
-    from ._registry import resolve_optimizer
-
-    prefix = f"net.{index}."
-    state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-    with torch.random.fork_rng(devices=[]):  # leave the caller's seed alone
-        module = estimator._module_for_loading(int(n_outputs))
-    finetune.load_state_dict_strict(module, state, f"member {index} of the file")
-    callbacks = []
-    if meta.get("patience") is not None:
-        stopper = EarlyStopping(
-            monitor="valid_loss",
-            patience=int(meta["patience"]),
-            threshold=estimator.tol,
-            threshold_mode="abs",
-        )
-        callbacks.append(("early_stopping", stopper))
-    net = SkdlNet(
-        module,
-        callbacks=callbacks,
-        criterion=estimator._criterion(),
-        optimizer=resolve_optimizer(estimator.optimizer),
-        lr=estimator.lr,
-        batch_size=int(meta["batch_size"]),
-        iterator_train=BatchIterator,
-        iterator_valid=BatchIterator,
-        iterator_valid__num_workers=estimator._num_workers(),
-        train_split=None,
-        l1=estimator.l1,
-        weight_decay=estimator.weight_decay,
-        backbone_lr_scale=estimator.backbone_lr_scale,
-        precision=estimator.precision,
-        device=_device_here(str(meta["device"]), device),
-        verbose=0,
-    )
-    net.initialize()
-    net._set_training(False)
-    return net

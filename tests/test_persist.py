@@ -12,7 +12,7 @@ from sklearn.datasets import load_iris, make_regression
 
 import skdl
 from skdl import ImageClassifier, TabularClassifier, TabularRegressor
-from skdl._persist import _checksum
+from skdl._model_file import checksum
 from skdl.augment import GaussianNoise
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=3, random_state=0)
@@ -229,7 +229,7 @@ def rewrite(path, header_edit=None, tensors_edit=None, rehash=False):
         tensors = tensors_edit(tensors)
     if rehash:
         content = {k: v for k, v in header.items() if k != "sha256"}
-        header["sha256"] = _checksum(content, tensors)
+        header["sha256"] = checksum(content, tensors)
     out = path.with_name("edited.skdl")
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("skdl.json", json.dumps(header))
