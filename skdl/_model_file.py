@@ -227,8 +227,11 @@ def _warn_versions(saved: dict, path: Path) -> None:
 
 
 def _device_here(saved: str, requested) -> str:
+    """``requested`` (checked), else ``saved`` if it is here, else the CPU."""
     if requested is not None:
-        return str(requested)
+        from ._devices import resolve_device
+
+        return resolve_device(str(requested))
     kind = torch.device(saved).type
     if kind == "cuda" and torch.cuda.is_available():
         return saved

@@ -170,6 +170,14 @@ def test_load_unpickles_nothing(tmp_path, monkeypatch):
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
+def test_load_places_the_networks_on_the_requested_device(saved):
+    loaded = skdl.load(saved, device="cpu:0")
+    assert all(net.device == "cpu" for net in loaded.nets_)
+    assert next(loaded.net_.module_.parameters()).device.type == "cpu"
+    with pytest.raises(ValueError, match="device must be .*got 'nope'"):
+        skdl.load(saved, device="nope")
+
+
 def test_load_leaves_the_global_random_state_alone(tmp_path):
     X, y = load_iris(return_X_y=True)
     TabularClassifier(**FAST).fit(X, y).save(tmp_path / "m.skdl")
