@@ -415,3 +415,19 @@ def test_a_failed_save_leaves_the_previous_file_intact(saved, monkeypatch):
         loaded.save_weights(saved)
     assert saved.read_bytes() == before
     assert [p.name for p in saved.parent.iterdir()] == [saved.name]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_gpu_models_pickle_and_save(tmp_path, device):
+    X, y = load_iris(return_X_y=True)
+    clf = TabularClassifier(device=device, **FAST).fit(X, y)
+    expected = clf.predict_proba(X)
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(clf)).predict_proba(X), expected
+    )
+    loaded = round_trip(clf, tmp_path)
+    assert torch.device(loaded.net_.device).type == "cuda"
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    on_cpu = skdl.load(tmp_path / "model.skdl", device="cpu")
+    np.testing.assert_allclose(on_cpu.predict_proba(X), expected, atol=1e-5)
