@@ -30,6 +30,20 @@ JSON_NAME = "skdl.json"
 TENSORS_NAME = "tensors.safetensors"
 
 
+#: Private attributes that ``save`` stores besides the public fitted ones.
+PRIVATE_STATE = ("_y_was_1d",)
+
+
+def is_stored_attribute(name: str) -> bool:
+    """Whether ``save`` stores the attribute ``name`` (and ``load`` sets it).
+
+    Fitted attributes (``classes_``, not ``_private`` or ``__dunder__`` ones)
+    and :data:`PRIVATE_STATE`; the networks are stored as tensors instead.
+    """
+    fitted = name.endswith("_") and not name.startswith("_") and name.isidentifier()
+    return (fitted or name in PRIVATE_STATE) and name not in ("net_", "nets_")
+
+
 def estimator_classes() -> dict:
     """The classes a model file may hold, by the name it records."""
     from .tabular import TabularClassifier, TabularRegressor
@@ -75,7 +89,13 @@ def _read(path: Path) -> tuple[dict, bytes]:
                 )
             raw, tensor_bytes = archive.read(JSON_NAME), archive.read(TENSORS_NAME)
         header = json.loads(raw)
-    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        UnicodeDecodeError,
+        RecursionError,
+    ) as exc:
         raise ValueError(
             f"{str(path)!r} is not a complete skdl model file: it is truncated, "
             f"corrupt or not written by save() ({exc})."
@@ -195,12 +215,14 @@ def load(path, *, params=None, device=None, expected=None):
         estimator = cls(**{**stored, **given})
         estimator._validate_params()
         for key, plain in header["attributes"].items():
+            if not is_stored_attribute(key):
+                raise FormatError(f"{key!r} is not a fitted attribute")
             setattr(estimator, key, decode(plain, arrays))
         nets = [
             _rebuild_net(estimator, i, meta, tensors, header["n_outputs"], device)
             for i, meta in enumerate(header["networks"])
         ]
-    except (FormatError, KeyError, AttributeError) as exc:
+    except (FormatError, KeyError, AttributeError, RecursionError) as exc:
         raise ValueError(
             f"{str(path)!r} is not a valid skdl model file ({exc})."
         ) from exc

@@ -34,6 +34,7 @@ from ._model_file import (
     TENSORS_NAME,
     checksum,
     estimator_classes,
+    is_stored_attribute,
     versions,
 )
 
@@ -59,9 +60,6 @@ FINGERPRINTED = {
     "n_channels_": "number of channels",
     "image_shape_": "image size",
 }
-
-#: Private attributes that ``save`` stores besides the public fitted ones.
-_PRIVATE_STATE = ("_y_was_1d",)
 
 
 def _check_destination(path: Path) -> None:
@@ -163,8 +161,7 @@ class PersistMixin:
                 missing[key] = exc.kind
         attributes = {}
         for key, value in vars(self).items():
-            public = key.endswith("_") and not key.startswith("_")
-            if key in ("net_", "nets_") or not (public or key in _PRIVATE_STATE):
+            if not is_stored_attribute(key):
                 continue
             try:
                 attributes[key] = encode(value, arrays, f"fitted attribute {key}")

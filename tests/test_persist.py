@@ -291,6 +291,15 @@ def test_another_class_than_expected_is_refused(saved):
     with pytest.raises(ValueError, match="'subprocess.Popen' is not one skdl"):
         skdl.load(rewrite(saved, header_edit=smuggle_a_class, rehash=True))
 
+    def set_a_dunder(header):
+        header["attributes"]["__class__"] = {
+            "__skdl__": "class",
+            "name": "torch.nn.ReLU",
+        }
+
+    with pytest.raises(ValueError, match="'__class__' is not a fitted attribute"):
+        skdl.load(rewrite(saved, header_edit=set_a_dunder, rehash=True))
+
 
 def test_files_from_a_newer_format_are_refused(saved):
     def future(header):
