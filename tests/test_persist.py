@@ -440,3 +440,36 @@ def test_gpu_models_pickle_and_save(tmp_path, device):
     np.testing.assert_array_equal(loaded.predict_proba(X), expected)
     on_cpu = skdl.load(tmp_path / "model.skdl", device="cpu")
     np.testing.assert_allclose(on_cpu.predict_proba(X), expected, atol=1e-5)
+
+
+def test_a_pretrained_model_loads_offline_without_its_hub_file(tmp_path, monkeypatch):
+    import torchvision
+
+    from skdl.finetune import hub_checkpoint_path
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    weights = torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1
+    hub_file = hub_checkpoint_path(weights.url)
+    hub_file.parent.mkdir(parents=True)
+    torch.manual_seed(5)
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), hub_file)
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(12, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(12) % 3
+    clf = ImageClassifier(
+        "squeezenet1_1",
+        weights="DEFAULT",
+        freeze="backbone",
+        max_epochs=1,
+        random_state=0,
+    ).fit(X, y)
+    hub_file.unlink()
+
+    def offline(*args, **kwargs):
+        raise AssertionError("load() must download nothing")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    loaded = round_trip(clf, tmp_path)
+    assert loaded.weights == "DEFAULT"
+    np.testing.assert_allclose(loaded.mean_, [0.485, 0.456, 0.406])
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
