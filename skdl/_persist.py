@@ -90,6 +90,15 @@ def _write_atomically(path: Path, write) -> None:
         raise
 
 
+def _is_model_file(path) -> bool:
+    """Whether ``path`` is a model file written by ``save`` (not by torch)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return JSON_NAME in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 class PersistMixin:
     """``save``, ``save_weights`` and ``load_weights`` of every estimator."""
 
@@ -273,6 +282,11 @@ class PersistMixin:
         """
         check_is_fitted(self)
         nets = self.nets_
+        if _is_model_file(path):
+            raise ValueError(
+                f"{str(path)!r} is a whole model written by save(), not a "
+                f"weights file; load it with skdl.load(path)."
+            )
         saved = finetune.read_weights_file(path)
         if not isinstance(saved, dict):
             raise ValueError(

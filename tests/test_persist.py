@@ -380,6 +380,12 @@ def test_weights_move_between_seeds_when_the_encoding_is_the_same(tmp_path):
     )
 
 
+def test_load_weights_points_model_files_to_skdl_load(saved):
+    clf = skdl.load(saved)
+    with pytest.raises(ValueError, match=r"whole model .* skdl.load\(path\)"):
+        clf.load_weights(saved)
+
+
 def test_a_bare_state_dict_loads_with_a_warning(tmp_path):
     X, y = load_iris(return_X_y=True)
     a = TabularClassifier(early_stopping=False, **FAST).fit(X, y)
