@@ -8,6 +8,7 @@ estimators that work with ``Pipeline``, ``GridSearchCV`` and
 
 from . import augment, datasets, diagnostics, finetune
 from ._accelerate import use_accelerator
+from ._model_file import load
 from ._search import search_space
 from .exceptions import TrainingDivergedError
 from .tabular import TabularClassifier, TabularRegressor
@@ -25,6 +26,7 @@ __all__ = [
     "datasets",
     "diagnostics",
     "finetune",
+    "load",
     "search_space",
     "use_accelerator",
 ]

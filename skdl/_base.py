@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, _num_samples
 from sklearn_compat.base import _fit_context
 
 from . import finetune
@@ -33,6 +33,7 @@ from ._data import AugmentTransform
 from ._devices import check_precision, resolve_device
 from ._net import NetConfig, build_net
 from ._parallel import counting_fit, running_fits, share_threads
+from ._persist import PersistMixin
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 
 __all__ = ["BaseDLEstimator"]
@@ -43,7 +44,7 @@ _INT32_MAX = np.iinfo(np.int32).max
 AUTO_PATIENCE_ROWS = 10_000
 
 
-class BaseDLEstimator(BaseEstimator):
+class BaseDLEstimator(PersistMixin, BaseEstimator):
     """Base class: validation, the training skeleton, history and tags.
 
     Not meant to be used directly; see :class:`skdl.TabularClassifier`,
@@ -536,58 +537,6 @@ class BaseDLEstimator(BaseEstimator):
             for name, value in self.get_params(deep=False).items()
         }
         return type(self)(**params)
-
-    def save_weights(self, path) -> None:
-        """Save the trained network's state dict (weights only) to ``path``.
-
-        Load it into an estimator fitted with the same settings with
-        :meth:`load_weights`, or start a new one from it with ``weights=path``.
-        An ensemble saves every member's state dict under ``"ensemble"``,
-        and the first one under ``"state_dict"`` for ``weights=path``.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Destination file.
-        """
-        check_is_fitted(self)
-        states = [finetune.cpu_state_dict(net.module_) for net in self.nets_]
-        if len(states) == 1:
-            torch.save(states[0], path)
-        else:
-            torch.save({"state_dict": states[0], "ensemble": states}, path)
-
-    def load_weights(self, path):
-        """Load a state dict saved by :meth:`save_weights` into the network.
-
-        Parameters
-        ----------
-        path : str or path-like
-            File written by :meth:`save_weights`.
-
-        Returns
-        -------
-        self : object
-            The estimator, predicting with the loaded weights.
-        """
-        check_is_fitted(self)
-        nets = self.nets_
-        saved = finetune.read_weights_file(path)
-        if not isinstance(saved, dict):
-            raise ValueError(
-                f"{str(path)!r} holds a {type(saved).__name__}, not a state dict "
-                f"as written by save_weights()."
-            )
-        states = saved.get("ensemble", [saved.get("state_dict", saved)])
-        if len(states) != len(nets):
-            raise ValueError(
-                f"{str(path)!r} holds the weights of {len(states)} network(s), "
-                f"but this estimator has {len(nets)} (n_ensemble); fit it with "
-                f"the settings the file was saved from."
-            )
-        for net, state in zip(nets, states):
-            finetune.load_state_dict_strict(net.module_, state, f"file {str(path)!r}")
-        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -48,6 +48,10 @@ def resolve_device(device: str) -> str:
         raise ValueError(
             f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}."
         ) from exc
+    if parsed.type == "cpu":
+        # "cpu:0" is the same device, but tensors tagged with it cannot be
+        # unpickled (torch knows no location "cpu:0").
+        return "cpu"
     if parsed.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but no CUDA GPU is available "

@@ -293,6 +293,10 @@ class TabularMixin(BaseDLEstimator):
             return transform
         return ValueColumnsTransform(transform, n_values)
 
+    def _module_for_loading(self, n_outputs: int) -> torch.nn.Module:
+        self._hidden_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        return super()._module_for_loading(n_outputs)
+
     def _build_module(self, n_outputs: int) -> torch.nn.Module:
         cards = self.encoder_.cardinalities_
         dims = [

@@ -501,6 +501,14 @@ default="cnn"
         self._check_input_size(network)
         return network
 
+    def _module_for_loading(self, n_outputs: int) -> torch.nn.Module:
+        # The saved tensors replace any pretrained ones: download nothing.
+        weights, self.weights = self.weights, None
+        try:
+            return super()._module_for_loading(n_outputs)
+        finally:
+            self.weights = weights
+
     def _check_input_size(self, network: ImageNetwork) -> None:
         """Refuse an image size the backbone cannot take, before training.
 
