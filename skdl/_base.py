@@ -32,6 +32,7 @@ from ._devices import check_precision, resolve_device
 from ._net import NetConfig, build_net
 from ._parallel import counting_fit, running_fits, share_threads
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
+from ._snapshot import FitSnapshot, release_previous_fit
 
 __all__ = ["BaseDLEstimator"]
 
@@ -251,33 +252,31 @@ class BaseDLEstimator(BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Notes
+        -----
+        An error raised before training starts (bad input, parameters, a
+        ``weights`` file or ``freeze`` pattern, an image the backbone cannot
+        take) leaves the estimator as it was, a previous model included. Once
+        the first epoch starts the previous model is released, so that it
+        does not hold (GPU) memory during the run; an error raised while
+        training (diverged loss, an exception in a custom augmenter or
+        activation) leaves the estimator unfitted.
         """
-        # Bad input leaves the estimator as it was, a fitted model included.
-        # Validation runs on an estimator cleared of the previous fit's
-        # attributes and only ever rebinds attributes, so a shallow copy of
-        # __dict__ is a full snapshot to go back to.
-        before = dict(self.__dict__)
-        for name in before:
-            if name.endswith("_") and not name.startswith("_"):
-                del self.__dict__[name]
-        try:
+        # Bad input leaves the estimator as it was, a fitted model included:
+        # any error raised before training starts (validation, the data
+        # adapter, building the network, weights, freezing, the optimizer)
+        # restores the snapshot. The previous networks are released when
+        # training starts (see skdl._snapshot).
+        with FitSnapshot(self):
             X, y_encoded, weights, device = self._validate_fit_input(
                 X, y, sample_weight
             )
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
-        # The input is valid: the previous fit is gone for good, its networks
-        # rather than share (GPU) memory with the new ones, and its history
-        # rather than describe a fit that a failure from here on (e.g.
-        # diverged training) leaves without a network.
-        del before
-        # Each of several concurrent fits (GridSearchCV(n_jobs=k), Dask)
-        # takes its share of the CPU cores; see skdl._parallel.
-        with share_threads(), counting_fit():
-            self._warn_if_threads_share_the_generator()
-            self._train(X, y_encoded, weights, device)
+            # Each of several concurrent fits (GridSearchCV(n_jobs=k), Dask)
+            # takes its share of the CPU cores; see skdl._parallel.
+            with share_threads(), counting_fit():
+                self._warn_if_threads_share_the_generator()
+                self._train(X, y_encoded, weights, device)
         return self
 
     def _warn_if_threads_share_the_generator(self) -> None:
@@ -436,7 +435,12 @@ class BaseDLEstimator(BaseEstimator):
                     # skorch warns that a module instance is re-initialized
                     # in place; skdl builds a fresh module for every fit.
                     warnings.filterwarnings("ignore", message=".*re-initializ.*")
-                    net.fit(train_ds, None)
+                    # Everything that can fail while preparing has run once
+                    # initialize() built the optimizer: only now does the
+                    # previous model go (skdl._snapshot).
+                    net.initialize()
+                    release_previous_fit()
+                    net.partial_fit(train_ds, None)
             except BaseException:
                 if accelerator is not None:
                     net.release_from_accelerator()
