@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 from sklearn_compat.base import _fit_context
 
 from . import finetune
@@ -32,6 +32,7 @@ from ._devices import check_precision, resolve_device
 from ._net import NetConfig, build_net
 from ._parallel import counting_fit, running_fits, share_threads
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
+from ._sample_weights import check_user_weights, check_validation_weights
 from ._snapshot import FitSnapshot, release_previous_fit
 
 __all__ = ["BaseDLEstimator"]
@@ -205,15 +206,7 @@ class BaseDLEstimator(BaseEstimator):
 
     def _user_weights(self, sample_weight, n: int) -> np.ndarray | None:
         """Validated ``sample_weight`` as a writable float64 array, or None."""
-        if sample_weight is None:
-            return None
-        weights = _check_sample_weight(
-            sample_weight, np.empty((n, 0)), dtype=np.float64
-        )
-        if np.any(weights < 0) or not np.all(np.isfinite(weights)):
-            raise ValueError("sample_weight must be finite and non-negative.")
-        # A copy: pandas may hand out read-only views, which torch warns about.
-        return np.array(weights, dtype=np.float64)
+        return check_user_weights(sample_weight, n)
 
     def _sample_weight(self, weights, y_encoded) -> np.ndarray | None:
         """User weights times class weights; None when they are all equal."""
@@ -377,6 +370,7 @@ class BaseDLEstimator(BaseEstimator):
         members = []
         for _ in range(self._n_members()):
             train_idx, valid_idx = self._split(n, y_encoded, rs)
+            check_validation_weights(weights, valid_idx, self.validation_fraction)
             members.append((train_idx, valid_idx, int(rs.randint(_INT32_MAX))))
 
         self._fit_adapter(X, members[0][0])

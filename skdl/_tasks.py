@@ -22,6 +22,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _assert_all_finite, check_array, check_is_fitted
 from torch import nn
 
+from ._labels import check_class_labels
+
 __all__ = [
     "ClassifierTaskMixin",
     "RegressorTaskMixin",
@@ -135,6 +137,7 @@ class ClassifierTaskMixin:
     """Target encoding, loss and probabilities for classifiers."""
 
     def _encode_target(self, y, sample_weight=None) -> np.ndarray:
+        check_class_labels(y)
         y = column_or_1d(y, warn=True)
         if y.dtype.kind == "f":
             _assert_all_finite(y, input_name="y")
