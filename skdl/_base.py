@@ -32,7 +32,7 @@ from ._devices import check_precision, resolve_device
 from ._net import NetConfig, build_net
 from ._parallel import counting_fit, running_fits, share_threads
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
-from ._sample_weights import check_user_weights, check_validation_weights
+from ._sample_weights import check_user_weights, split_with_weight
 from ._snapshot import FitSnapshot, release_previous_fit
 
 __all__ = ["BaseDLEstimator"]
@@ -369,8 +369,9 @@ class BaseDLEstimator(BaseEstimator):
         rs = check_random_state(shared_seed(self.random_state))
         members = []
         for _ in range(self._n_members()):
-            train_idx, valid_idx = self._split(n, y_encoded, rs)
-            check_validation_weights(weights, valid_idx, self.validation_fraction)
+            train_idx, valid_idx = split_with_weight(
+                self._split, n, y_encoded, weights, rs
+            )
             members.append((train_idx, valid_idx, int(rs.randint(_INT32_MAX))))
 
         self._fit_adapter(X, members[0][0])

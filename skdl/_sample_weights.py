@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
-__all__ = ["check_user_weights", "check_validation_weights"]
+__all__ = ["check_user_weights", "split_with_weight"]
 
 
 def check_user_weights(sample_weight, n: int) -> np.ndarray | None:
@@ -44,28 +44,45 @@ def check_user_weights(sample_weight, n: int) -> np.ndarray | None:
     return np.array(weights, dtype=np.float64)
 
 
-def check_validation_weights(weights, valid_idx, validation_fraction) -> None:
-    """Refuse a validation split whose rows all have zero weight.
+def split_with_weight(split, n: int, y_encoded, weights, rng) -> tuple:
+    """``split(n, y_encoded, rng)``, with a validation split that has weight.
 
-    Its weighted loss would be 0 in every epoch, so early stopping would keep
-    the first epoch's model without a word.
+    A validation split whose rows all have zero weight has a weighted loss of
+    0 in every epoch, so early stopping would keep the first epoch's model
+    without a word. When the drawn split is such, the validation rows are
+    drawn again from the rows with positive weight, in the same share
+    (``validation_fraction`` of them); rows with zero weight then all train,
+    where they change nothing.
 
     Parameters
     ----------
+    split : callable
+        ``split(n, y_encoded, rng) -> (train_idx, valid_idx or None)``.
+    n : int
+        The number of samples.
+    y_encoded : ndarray of shape (n_samples, ...)
+        The encoded target, for stratification.
     weights : ndarray of shape (n_samples,) or None
         Sample weights times class weights; None when all are equal.
-    valid_idx : ndarray or None
-        Rows of the validation split; None without early stopping.
-    validation_fraction : float
-        The estimator's parameter, for the message.
+    rng : numpy.random.RandomState
+        Source of the split.
+
+    Returns
+    -------
+    train_idx, valid_idx : ndarray, ndarray or None
+        Sorted row indices.
     """
+    train_idx, valid_idx = split(n, y_encoded, rng)
     if weights is None or valid_idx is None or np.any(weights[valid_idx] > 0):
-        return
-    raise ValueError(
-        f"Every row of the validation split (validation_fraction="
-        f"{validation_fraction}, {len(valid_idx)} rows) has zero weight "
-        f"(sample_weight times class_weight), so the validation loss would be 0 "
-        f"in every epoch and early stopping could not judge the model. Drop the "
-        f"rows with zero weight (they teach the network nothing), or set "
-        f"early_stopping=False."
-    )
+        return train_idx, valid_idx
+    weighted = np.flatnonzero(weights > 0)
+    if len(weighted) < 2:
+        raise ValueError(
+            f"Only {len(weighted)} sample has a positive weight (sample_weight "
+            f"times class_weight), but early_stopping=True needs 2 to carve out "
+            f"a validation split. Give more samples weight or set "
+            f"early_stopping=False."
+        )
+    _, valid = split(len(weighted), y_encoded[weighted], rng)
+    valid_idx = weighted[valid]
+    return np.setdiff1d(np.arange(n), valid_idx), valid_idx

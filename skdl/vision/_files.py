@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
 from ._decode import (
@@ -194,6 +195,9 @@ class _Decoder(Dataset):
         self.paths = paths
         self.mode = mode
         self.size = size
+        # Workers started by forkserver or spawn do not see a limit the user
+        # raised in the main process; they take it from here.
+        self.max_image_pixels = Image.MAX_IMAGE_PIXELS
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -208,6 +212,10 @@ class _Decoder(Dataset):
     def decode_batch(self, indices) -> torch.Tensor:
         """Decode the files ``indices`` into a float32 (N, C, H, W) tensor."""
         paths = self.paths[np.asarray(indices, dtype=np.intp)]
+        if get_worker_info() is not None:
+            Image.MAX_IMAGE_PIXELS = getattr(
+                self, "max_image_pixels", Image.MAX_IMAGE_PIXELS
+            )
         arrays = [decode_image(p, self.mode, self.size) for p in paths]
         check_same_size([a.shape for a in arrays], paths)
         channels = 1 if self.mode == "L" else 3
