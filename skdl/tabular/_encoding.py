@@ -160,7 +160,8 @@ def _is_categorical(series: pd.Series) -> bool:
         )
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
         return False
-    if dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "decimal":
+    is_object = pd.api.types.is_object_dtype(dtype)
+    if is_object and pd.api.types.infer_dtype(series, skipna=True) == "decimal":
         # decimal.Decimal values, as SQL numeric columns arrive, are numbers:
         # as categories, every unseen value would be "unknown" at predict.
         return False
