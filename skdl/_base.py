@@ -29,6 +29,7 @@ from . import finetune
 from ._accelerate import active_accelerator, shared_seed
 from ._data import AugmentTransform
 from ._devices import check_precision, resolve_device
+from ._divergence import divergence_check
 from ._net import NetConfig, build_net
 from ._parallel import counting_fit, running_fits, share_threads
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
@@ -418,7 +419,7 @@ class BaseDLEstimator(BaseEstimator):
                 batch_size=batch_size,
                 transform=self._training_transform(),
                 num_workers=self._num_workers(),
-                extra_callbacks=callbacks,
+                extra_callbacks=[*callbacks, divergence_check(self)],
                 frozen_norm=frozen_norm,
             )
             accelerator = active_accelerator()

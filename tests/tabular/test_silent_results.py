@@ -6,9 +6,14 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import r2_score
 
-from skdl import TabularRegressor
+import skdl._divergence
+from skdl import TabularClassifier, TabularRegressor, TrainingDivergedError
+from skdl.diagnostics import diagnose
 
 
 def _decimals(values) -> pd.Series:
@@ -31,3 +36,51 @@ def test_decimal_column_is_numeric():
     # Floats and Decimals of one value predict alike.
     as_floats = X_new.assign(price=x_new.round(4))
     np.testing.assert_allclose(reg.predict(as_floats), reg.predict(X_new), rtol=1e-5)
+
+
+# --------------------------------------------------- divergence without NaN
+@pytest.fixture(scope="module")
+def easy():
+    return make_classification(300, 10, random_state=0)
+
+
+@pytest.mark.parametrize("early_stopping", [True, False])
+def test_exploding_loss_without_nan_raises(easy, early_stopping):
+    # Adam at lr=1e6 keeps the weights finite but drives the loss to 1e29:
+    # the fit used to end without a word at chance level.
+    X, y = easy
+    clf = TabularClassifier(
+        lr=1e6, early_stopping=early_stopping, max_epochs=5, random_state=0
+    )
+    with pytest.raises(TrainingDivergedError, match=r"lr=1e\+06.*lower `lr`"):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+def test_skewed_classes_are_no_explosion():
+    # The baseline loss of a 97/3 problem is 0.13; a fresh network starts
+    # near log(2) = 0.69, which must not count as an explosion.
+    X, y = make_classification(
+        400, 5, weights=[0.97], flip_y=0, class_sep=2.0, random_state=0
+    )
+    clf = TabularClassifier(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+    assert clf.fit(X, y).n_epochs_ == 3
+
+
+def test_diagnose_suggests_a_lower_lr_for_an_exploded_loss(easy, monkeypatch):
+    # A loss that exploded and came back down to chance level: diagnose used
+    # to call it underfitting and advise more epochs and wider layers.
+    monkeypatch.setattr(skdl._divergence, "DIVERGED_FACTOR", np.inf)
+    X, y = easy
+    clf = TabularClassifier(lr=1.0, max_epochs=6, random_state=0).fit(X, y)
+    report = diagnose(clf)
+    assert "loss_exploded" in report.signals
+    assert report.suggestions[0].startswith("lower `lr` from 1.0 to 0.01")
+    assert not any("max_epochs" in s or "widen" in s for s in report.suggestions)
+    assert (
+        "loss_exploded"
+        not in diagnose(
+            TabularClassifier(max_epochs=6, random_state=0).fit(X, y)
+        ).signals
+    )
