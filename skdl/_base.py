@@ -10,6 +10,7 @@ else, from the validation split to the history, lives here once.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import warnings
@@ -380,22 +381,25 @@ class BaseDLEstimator(BaseEstimator):
         w_tensor = None if weights is None else torch.as_tensor(weights).float()
 
         def subset(idx):
-            return self._make_dataset(
+            dataset = self._make_dataset(
                 X,
                 y_tensor[idx],
                 None if w_tensor is None else w_tensor[idx],
                 index=idx,
             )
+            # Worker processes decoding image files stop when fit returns.
+            return opened.enter_context(contextlib.closing(dataset))
 
         params = self.get_params(deep=False)
         params["device"] = device
         fitted = []
-        for train_idx, valid_idx, seed in members:
-            train_ds = subset(train_idx)
-            valid_ds = None if valid_idx is None else subset(valid_idx)
-            fitted.append((self._fit_net(params, train_ds, valid_ds, seed), valid_ds))
-
-        self._calibrate(fitted)
+        with contextlib.ExitStack() as opened:
+            for train_idx, valid_idx, seed in members:
+                train_ds = subset(train_idx)
+                valid_ds = None if valid_idx is None else subset(valid_idx)
+                net = self._fit_net(params, train_ds, valid_ds, seed)
+                fitted.append((net, valid_ds))
+            self._calibrate(fitted)
         self.nets_ = [net for net, _ in fitted]
         self.net_ = self.nets_[0]
         self._record_history(self.net_, has_valid=members[0][1] is not None)
@@ -481,7 +485,8 @@ class BaseDLEstimator(BaseEstimator):
         Returns an array of shape (n_members, n_samples, n_outputs).
         """
         dataset = self._make_dataset(self._validate_X(X, reset=False))
-        with share_threads():
+        # closing: worker processes decoding image files stop when we return.
+        with share_threads(), contextlib.closing(dataset):
             members = [self._outputs(net, dataset)[0] for net in self.nets_]
         out = torch.stack(members).numpy()
         if not np.all(np.isfinite(out)):

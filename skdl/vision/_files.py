@@ -9,9 +9,11 @@ DataLoader worker processes. It implements the batch protocol of
 
 Worker processes
 ----------------
-With ``num_workers > 0`` each dataset keeps one pool of persistent workers for
-its lifetime, so later epochs do not pay the start-up again; the pool is shut
-down when the dataset is garbage collected. Workers are started with
+With ``num_workers > 0`` each dataset keeps one pool of persistent workers, so
+later epochs do not pay the start-up again. The pool stops when the dataset is
+closed (:meth:`FileImageDataset.close`, or a ``with`` block) or garbage
+collected; skdl's estimators close their datasets when ``fit`` or ``predict``
+returns, so no worker outlives the call. Workers are started with
 ``fork`` on Linux with Python < 3.12 (fast, and safe here: workers only run
 PIL and single-threaded torch code). Where ``fork`` is unavailable or
 deprecated for multi-threaded processes (Python >= 3.12) they use
