@@ -79,9 +79,10 @@ class DivergenceCheck(Callback):
             raise TrainingDivergedError(
                 f"Training diverged: the mean training loss of epoch "
                 f"{len(net.history)} is {loss:.3g}, more than "
-                f"{self.limit / self.reference:g} times the {self.reference:.3g} "
-                f"of a model that ignores its inputs (lr={lr:g}), so the network "
-                f"would predict at chance level. Try a much lower `lr` (e.g. "
+                f"{self.limit / self.reference:g} times {self.reference:.3g}, the "
+                f"loss of a model that ignores its inputs (at least 1), at "
+                f"lr={lr:g}: the network would predict at chance level. Try a "
+                f"much lower `lr` (e.g. "
                 f"{lr / 100:g})."
             )
 
