@@ -17,6 +17,9 @@ import pandas as pd
 
 __all__ = ["check_class_labels"]
 
+#: pandas' ``infer_dtype`` answers for labels of a single kind.
+_ONE_KIND = {"string", "bytes", "integer", "floating", "mixed-integer-float"}
+
 
 def _kind(value) -> str:
     """The label kind that decides whether labels can be ordered together."""
@@ -68,6 +71,9 @@ def check_class_labels(y) -> None:
             f"y holds {int(missing.sum())} missing label(s) (None or NaN) at "
             f"row(s) {_rows(missing)}. Drop those rows or give them a class."
         )
+    # One kind throughout (the common case) needs no look at each value.
+    if pd.api.types.infer_dtype(values, skipna=False) in _ONE_KIND:
+        return
     examples: dict[str, object] = {}
     for value in values:
         examples.setdefault(_kind(value), value)
