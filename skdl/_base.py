@@ -31,7 +31,7 @@ from ._accelerate import active_accelerator, shared_seed
 from ._data import AugmentTransform
 from ._devices import check_precision, resolve_device
 from ._divergence import divergence_check
-from ._net import NetConfig, build_net
+from ._net import NetConfig, build_net, param_groups
 from ._parallel import counting_fit, running_fits, share_threads
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 from ._sample_weights import check_user_weights, split_with_weight
@@ -206,10 +206,6 @@ class BaseDLEstimator(BaseEstimator):
         )
         return np.sort(train_idx), np.sort(valid_idx)
 
-    def _user_weights(self, sample_weight, n: int) -> np.ndarray | None:
-        """Validated ``sample_weight`` as a writable float64 array, or None."""
-        return check_user_weights(sample_weight, n)
-
     def _sample_weight(self, weights, y_encoded) -> np.ndarray | None:
         """User weights times class weights; None when they are all equal."""
         task = self._task_weights(y_encoded)
@@ -309,7 +305,7 @@ class BaseDLEstimator(BaseEstimator):
                 f"X and y have inconsistent numbers of samples: X has {n}, y has "
                 f"{_num_samples(y)}."
             )
-        user_weights = self._user_weights(sample_weight, n)
+        user_weights = check_user_weights(sample_weight, n)
         y_encoded = self._encode_target(y, user_weights)
         weights = self._sample_weight(user_weights, y_encoded)
         device = resolve_device(self.device)
@@ -435,12 +431,17 @@ class BaseDLEstimator(BaseEstimator):
                     # skorch warns that a module instance is re-initialized
                     # in place; skdl builds a fresh module for every fit.
                     warnings.filterwarnings("ignore", message=".*re-initializ.*")
-                    # Everything that can fail while preparing has run once
-                    # initialize() built the optimizer: only now does the
-                    # previous model go (skdl._snapshot).
-                    net.initialize()
+                    # The optimizer's parameter groups refuse a fully frozen
+                    # network; with that checked, the previous model goes
+                    # before the new one takes (GPU) memory (skdl._snapshot).
+                    param_groups(
+                        module,
+                        lr=params["lr"],
+                        weight_decay=params["weight_decay"],
+                        backbone_lr_scale=params.get("backbone_lr_scale", 1.0),
+                    )
                     release_previous_fit()
-                    net.partial_fit(train_ds, None)
+                    net.fit(train_ds, None)
             except BaseException:
                 if accelerator is not None:
                     net.release_from_accelerator()

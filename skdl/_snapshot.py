@@ -7,11 +7,11 @@ training run: fitting the data adapter, building the network, loading
 :class:`FitSnapshot` of the estimator before it starts, and any error raised
 before training begins puts the snapshot back.
 
-Once the first training epoch is about to run, :func:`release_previous_fit`
-drops the snapshot: the previous networks would otherwise share (GPU) memory
-with the new ones for the whole run. An error raised from then on (an
-exception in the user's augmenter or activation, diverged training) leaves
-the estimator unfitted, as documented in ``fit``.
+Once the new network is ready to be moved to its device and trained,
+:func:`release_previous_fit` drops the snapshot: the previous networks would
+otherwise share (GPU) memory with the new ones for the whole run. An error
+raised from then on (an exception in the user's augmenter or activation,
+diverged training) leaves the estimator unfitted, as documented in ``fit``.
 """
 
 from __future__ import annotations

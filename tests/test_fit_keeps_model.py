@@ -56,6 +56,12 @@ TABULAR_CASES = {
         ValueError,
         "match no parameter",
     ),
+    "freeze pattern matching everything": (
+        {"freeze": ["*"]},
+        None,
+        ValueError,
+        "Every parameter of the network is frozen",
+    ),
     "optimizer=LBFGS": (
         {"optimizer": torch.optim.LBFGS},
         None,
