@@ -249,7 +249,7 @@ class BaseDLEstimator(BaseEstimator):
         An error raised before training starts (bad input, parameters, a
         ``weights`` file or ``freeze`` pattern, an image the backbone cannot
         take) leaves the estimator as it was, a previous model included. Once
-        the first epoch starts the previous model is released, so that it
+        training starts the previous model is released, so that it
         does not hold (GPU) memory during the run; an error raised while
         training (diverged loss, an exception in a custom augmenter or
         activation) leaves the estimator unfitted.

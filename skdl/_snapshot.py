@@ -3,7 +3,7 @@
 ``fit`` promises that bad input leaves the estimator as it was, a fitted
 model included. Many inputs can only be found bad while preparing the
 training run: fitting the data adapter, building the network, loading
-``weights``, applying ``freeze``, setting up the optimizer. So ``fit`` takes a
+``weights``, applying ``freeze``, checking the optimizer. So ``fit`` takes a
 :class:`FitSnapshot` of the estimator before it starts, and any error raised
 before training begins puts the snapshot back.
 
