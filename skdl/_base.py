@@ -30,7 +30,7 @@ from . import finetune
 from ._accelerate import active_accelerator, shared_seed
 from ._data import AugmentTransform
 from ._devices import check_precision, resolve_device
-from ._divergence import divergence_check
+from ._divergence import warn_if_diverged
 from ._net import NetConfig, build_net, param_groups
 from ._parallel import counting_fit, running_fits, share_threads
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
@@ -399,6 +399,7 @@ class BaseDLEstimator(BaseEstimator):
         self.nets_ = [net for net, _ in fitted]
         self.net_ = self.nets_[0]
         self._record_history(self.net_, has_valid=members[0][1] is not None)
+        warn_if_diverged(self, stacklevel=4)  # _train, fit, _fit_context, user
 
     def _calibrate(self, members: list) -> None:
         """Post-process fitted ``(net, valid_dataset)`` pairs; see _tasks."""
@@ -419,7 +420,7 @@ class BaseDLEstimator(BaseEstimator):
                 batch_size=batch_size,
                 transform=self._training_transform(),
                 num_workers=self._num_workers(),
-                extra_callbacks=[*callbacks, divergence_check(self)],
+                extra_callbacks=callbacks,
                 frozen_norm=frozen_norm,
             )
             accelerator = active_accelerator()

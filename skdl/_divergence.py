@@ -1,46 +1,48 @@
-"""Training whose loss explodes without becoming NaN: stop it and say so.
+"""Training whose loss explodes without becoming NaN: say so at the end of fit.
 
 Too high a learning rate does not always overflow to NaN (which
-:class:`skdl._net.SkdlNet` catches at the batch): Adam at ``lr=1e6`` drives
-the training loss of an easy problem to 1e20 and beyond and ends at chance
-level, with finite weights. Such a loss lies far above the loss of a model
-that ignores its inputs, which a network that learns anything stays below;
-:class:`DivergenceCheck` compares each epoch's mean training loss, already
-recorded in the history, against it, so the check costs no forward pass.
+:class:`skdl._net.SkdlNet` catches at the batch and refuses): Adam at
+``lr=1e6`` drives the training loss of an easy problem to 1e20 and beyond and
+ends at chance level, with finite weights. The loss of such a model lies far
+above the loss of a model that ignores its inputs, which any network that
+learned something stays below. :func:`warn_if_diverged` compares the loss of
+the model ``fit`` keeps against it when training ends and warns, naming
+``lr``; it reads the losses already recorded in ``history_``, so it costs no
+forward pass. The model is kept, so that
+:func:`skdl.diagnostics.diagnose` can read its curves (its ``loss_exploded``
+rule uses the same reference) and suggest a lower ``lr``.
 
-:func:`skdl.diagnostics.diagnose` reads the same reference for losses that
-rose far past it and recovered.
+It warns rather than raises because a huge loss can also come from a slow
+start that more epochs would repair (e.g. unscaled inputs in the tens of
+thousands with ``scaling=None``): the model is then as bad, but not broken.
 """
 
 from __future__ import annotations
 
-import math
+import warnings
 
-from skorch.callbacks import Callback
-
-from .exceptions import TrainingDivergedError
+from sklearn.exceptions import ConvergenceWarning
 
 __all__ = [
     "DIVERGED_FACTOR",
-    "DivergenceCheck",
-    "divergence_check",
     "reference_loss",
+    "warn_if_diverged",
 ]
 
-#: An epoch whose mean training loss exceeds this many times
-#: :func:`reference_loss` has diverged: training stops with an error.
-DIVERGED_FACTOR = 100.0
+#: A kept model whose loss exceeds this many times :func:`reference_loss` has
+#: diverged: ``fit`` warns. (For a binary classifier, a mean cross-entropy of
+#: 10 nats; for a regressor, R² below -9.)
+DIVERGED_FACTOR = 10.0
 
 
 def reference_loss(estimator) -> float:
     """The loss against which explosions are measured.
 
     The baseline loss of :func:`skdl.diagnostics.baseline_loss` (the loss of
-    ignoring the inputs), but at least 1: a freshly initialized network
-    starts near ``log(n_classes)`` (or, for regressors, the unit variance of
-    the standardized target) whatever the class shares, so a very skewed
-    problem, whose baseline is near 0, would otherwise count its own first
-    epoch as an explosion.
+    ignoring the inputs), but at least 1: the baseline of a very skewed
+    problem is near 0, and a network that merely has not learned the class
+    shares yet (predicting them evenly, a loss near ``log(n_classes)``) is
+    weak, not diverged.
 
     Parameters
     ----------
@@ -57,47 +59,39 @@ def reference_loss(estimator) -> float:
     return max(baseline_loss(estimator), 1.0)
 
 
-class DivergenceCheck(Callback):
-    """Raise :class:`TrainingDivergedError` when the training loss explodes.
+def warn_if_diverged(estimator, *, stacklevel: int = 2) -> None:
+    """Warn when the kept model's loss lies far above the loss of ignoring inputs.
 
-    Parameters
-    ----------
-    limit : float
-        Mean training loss of an epoch above which training has diverged.
-    reference : float
-        The reference loss, for the message.
-    """
-
-    def __init__(self, limit: float, reference: float) -> None:
-        self.limit = limit
-        self.reference = reference
-
-    def on_epoch_end(self, net, **kwargs) -> None:
-        loss = net.history[-1].get("train_loss", math.nan)
-        if loss > self.limit:
-            lr = net.lr
-            raise TrainingDivergedError(
-                f"Training diverged: the mean training loss of epoch "
-                f"{len(net.history)} is {loss:.3g}, more than "
-                f"{self.limit / self.reference:g} times {self.reference:.3g}, the "
-                f"loss of a model that ignores its inputs (at least 1), at "
-                f"lr={lr:g}: the network would predict at chance level. Try a "
-                f"much lower `lr` (e.g. "
-                f"{lr / 100:g})."
-            )
-
-
-def divergence_check(estimator) -> tuple[str, DivergenceCheck]:
-    """The ``(name, callback)`` pair that watches ``estimator``'s training.
+    The kept model's loss is the validation loss of ``best_epoch_`` (whose
+    weights early stopping restores), or without a validation split the last
+    epoch's training loss, from ``history_``.
 
     Parameters
     ----------
     estimator : BaseDLEstimator
-        The estimator being fitted, its target already encoded.
-
-    Returns
-    -------
-    callback : (str, DivergenceCheck)
+        The estimator, right after its networks were trained.
+    stacklevel : int, default=2
+        Passed to :func:`warnings.warn`, to point at the user's ``fit`` call.
     """
+    history = estimator.history_
+    if not len(history):
+        return
+    if "valid_loss" in history.columns:
+        loss = float(history.loc[estimator.best_epoch_, "valid_loss"])
+        which = "validation"
+    else:
+        loss, which = float(history["train_loss"].iloc[-1]), "training"
     reference = reference_loss(estimator)
-    return "divergence_check", DivergenceCheck(DIVERGED_FACTOR * reference, reference)
+    if not loss > DIVERGED_FACTOR * reference:
+        return
+    lr = estimator.lr
+    warnings.warn(
+        f"Training diverged: the {which} loss of the kept model is {loss:.3g}, "
+        f"more than {DIVERGED_FACTOR:g} times {reference:.3g}, the loss of a "
+        f"model that ignores its inputs (taken as at least 1): its outputs are "
+        f"far off. lr={lr:g} is likely far too high: try a much lower `lr` (e.g. "
+        f"{lr / 100:g}); unscaled inputs far from unit size do the same. "
+        f"skdl.diagnostics.diagnose reads the learning curves.",
+        ConvergenceWarning,
+        stacklevel=stacklevel + 1,
+    )

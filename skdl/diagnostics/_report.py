@@ -255,8 +255,9 @@ def diagnose(estimator) -> DiagnosisReport:
     ``B`` (taken as at least 1, where a fresh network starts). The learning
     rate overshoots, so the suggestions lead with a lower ``lr``, and for an
     underfitting network they are only that: more epochs or a larger network
-    do not help a network whose steps overshoot. (A loss 100 times that
-    stops ``fit`` with :class:`~skdl.TrainingDivergedError`.)
+    do not help a network whose steps overshoot. (``fit`` itself warns when
+    the kept model's loss exceeds ``B`` that many times, and stops with
+    :class:`~skdl.TrainingDivergedError` when the loss turns NaN.)
 
     Without a validation split the verdict rests on
     the training curve alone, so it is never "overfitting"; the report then
