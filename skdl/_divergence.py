@@ -89,9 +89,9 @@ def warn_if_diverged(estimator, *, stacklevel: int = 2) -> None:
         f"Training diverged: the {which} loss of the kept model is {loss:.3g}, "
         f"more than {DIVERGED_FACTOR:g} times {reference:.3g}, the loss of a "
         f"model that ignores its inputs (taken as at least 1): its outputs are "
-        f"far off. lr={lr:g} is likely far too high: try a much lower `lr` (e.g. "
-        f"{lr / 100:g}); unscaled inputs far from unit size do the same. "
-        f"skdl.diagnostics.diagnose reads the learning curves.",
+        f"far off. Either lr={lr:g} is far too high (try a much lower `lr`, "
+        f"e.g. {lr / 100:g}) or the inputs are far from unit scale (scale "
+        f"them); skdl.diagnostics.diagnose reads the learning curves.",
         ConvergenceWarning,
         stacklevel=stacklevel + 1,
     )
