@@ -10,6 +10,7 @@ else, from the validation split to the history, lives here once.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import warnings
@@ -22,7 +23,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, _num_samples
+from sklearn.utils.validation import _num_samples
 from sklearn_compat.base import _fit_context
 
 from . import finetune
@@ -31,10 +32,13 @@ from ._checkpoint import attach_checkpoint
 from ._continue import continue_fit, remember_structure
 from ._data import AugmentTransform
 from ._devices import check_precision, resolve_device
-from ._net import NetConfig, build_net
+from ._divergence import warn_if_diverged
+from ._net import NetConfig, build_net, param_groups
 from ._parallel import counting_fit, running_fits, share_threads
 from ._persist import PersistMixin
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
+from ._sample_weights import check_user_weights, split_with_weight
+from ._snapshot import FitSnapshot, release_previous_fit
 
 __all__ = ["BaseDLEstimator"]
 
@@ -207,18 +211,6 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         )
         return np.sort(train_idx), np.sort(valid_idx)
 
-    def _user_weights(self, sample_weight, n: int) -> np.ndarray | None:
-        """Validated ``sample_weight`` as a writable float64 array, or None."""
-        if sample_weight is None:
-            return None
-        weights = _check_sample_weight(
-            sample_weight, np.empty((n, 0)), dtype=np.float64
-        )
-        if np.any(weights < 0) or not np.all(np.isfinite(weights)):
-            raise ValueError("sample_weight must be finite and non-negative.")
-        # A copy: pandas may hand out read-only views, which torch warns about.
-        return np.array(weights, dtype=np.float64)
-
     def _sample_weight(self, weights, y_encoded) -> np.ndarray | None:
         """User weights times class weights; None when they are all equal."""
         task = self._task_weights(y_encoded)
@@ -256,35 +248,33 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Notes
+        -----
+        An error raised before training starts (bad input, parameters, a
+        ``weights`` file or ``freeze`` pattern, an image the backbone cannot
+        take) leaves the estimator as it was, a previous model included. Once
+        training starts the previous model is released, so that it
+        does not hold (GPU) memory during the run; an error raised while
+        training (diverged loss, an exception in a custom augmenter or
+        activation) leaves the estimator unfitted.
         """
         if self.warm_start and self.__sklearn_is_fitted__():
             return continue_fit(self, X, y, sample_weight)
-        # Bad input leaves the estimator as it was, a fitted model included.
-        # Validation runs on an estimator cleared of the previous fit's
-        # attributes and only ever rebinds attributes, so a shallow copy of
-        # __dict__ is a full snapshot to go back to.
-        before = dict(self.__dict__)
-        for name in before:
-            if name.endswith("_") and not name.startswith("_"):
-                del self.__dict__[name]
-        try:
+        # Bad input leaves the estimator as it was, a fitted model included:
+        # any error raised before training starts (validation, the data
+        # adapter, building the network, weights, freezing, the optimizer)
+        # restores the snapshot. The previous networks are released when
+        # training starts (see skdl._snapshot).
+        with FitSnapshot(self):
             X, y_encoded, weights, device = self._validate_fit_input(
                 X, y, sample_weight
             )
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
-        # The input is valid: the previous fit is gone for good, its networks
-        # rather than share (GPU) memory with the new ones, and its history
-        # rather than describe a fit that a failure from here on (e.g.
-        # diverged training) leaves without a network.
-        del before
-        # Each of several concurrent fits (GridSearchCV(n_jobs=k), Dask)
-        # takes its share of the CPU cores; see skdl._parallel.
-        with share_threads(), counting_fit():
-            self._warn_if_threads_share_the_generator()
-            self._train(X, y_encoded, weights, device)
+            # Each of several concurrent fits (GridSearchCV(n_jobs=k), Dask)
+            # takes its share of the CPU cores; see skdl._parallel.
+            with share_threads(), counting_fit():
+                self._warn_if_threads_share_the_generator()
+                self._train(X, y_encoded, weights, device)
         return self
 
     def _warn_if_threads_share_the_generator(self) -> None:
@@ -322,7 +312,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
                 f"X and y have inconsistent numbers of samples: X has {n}, y has "
                 f"{_num_samples(y)}."
             )
-        user_weights = self._user_weights(sample_weight, n)
+        user_weights = check_user_weights(sample_weight, n)
         y_encoded = self._encode_target(y, user_weights)
         weights = self._sample_weight(user_weights, y_encoded)
         device = resolve_device(self.device)
@@ -384,7 +374,9 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         rs = check_random_state(shared_seed(self.random_state))
         members = []
         for _ in range(self._n_members()):
-            train_idx, valid_idx = self._split(n, y_encoded, rs)
+            train_idx, valid_idx = split_with_weight(
+                self._split, n, y_encoded, weights, rs
+            )
             members.append((train_idx, valid_idx, int(rs.randint(_INT32_MAX))))
 
         self._fit_adapter(X, members[0][0])
@@ -392,26 +384,30 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         w_tensor = None if weights is None else torch.as_tensor(weights).float()
 
         def subset(idx):
-            return self._make_dataset(
+            dataset = self._make_dataset(
                 X,
                 y_tensor[idx],
                 None if w_tensor is None else w_tensor[idx],
                 index=idx,
             )
+            # Worker processes decoding image files stop when fit returns.
+            return opened.enter_context(contextlib.closing(dataset))
 
         params = self.get_params(deep=False)
         remember_structure(self, params)
         params["device"] = device
         fitted = []
-        for train_idx, valid_idx, seed in members:
-            train_ds = subset(train_idx)
-            valid_ds = None if valid_idx is None else subset(valid_idx)
-            fitted.append((self._fit_net(params, train_ds, valid_ds, seed), valid_ds))
-
-        self._calibrate(fitted)
+        with contextlib.ExitStack() as opened:
+            for train_idx, valid_idx, seed in members:
+                train_ds = subset(train_idx)
+                valid_ds = None if valid_idx is None else subset(valid_idx)
+                net = self._fit_net(params, train_ds, valid_ds, seed)
+                fitted.append((net, valid_ds))
+            self._calibrate(fitted)
         self.nets_ = [net for net, _ in fitted]
         self.net_ = self.nets_[0]
         self._record_history(self.net_, has_valid=members[0][1] is not None)
+        warn_if_diverged(self, stacklevel=4)  # _train, fit, _fit_context, user
 
     def _calibrate(self, members: list) -> None:
         """Post-process fitted ``(net, valid_dataset)`` pairs; see _tasks."""
@@ -445,6 +441,16 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
                     # skorch warns that a module instance is re-initialized
                     # in place; skdl builds a fresh module for every fit.
                     warnings.filterwarnings("ignore", message=".*re-initializ.*")
+                    # The optimizer's parameter groups refuse a fully frozen
+                    # network; with that checked, the previous model goes
+                    # before the new one takes (GPU) memory (skdl._snapshot).
+                    param_groups(
+                        module,
+                        lr=params["lr"],
+                        weight_decay=params["weight_decay"],
+                        backbone_lr_scale=params.get("backbone_lr_scale", 1.0),
+                    )
+                    release_previous_fit()
                     net.fit(train_ds, None)
             except BaseException:
                 if accelerator is not None:
@@ -490,7 +496,8 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         Returns an array of shape (n_members, n_samples, n_outputs).
         """
         dataset = self._make_dataset(self._validate_X(X, reset=False))
-        with share_threads():
+        # closing: worker processes decoding image files stop when we return.
+        with share_threads(), contextlib.closing(dataset):
             members = [self._outputs(net, dataset)[0] for net in self.nets_]
         out = torch.stack(members).numpy()
         if not np.all(np.isfinite(out)):

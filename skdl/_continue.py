@@ -23,6 +23,7 @@ and no weight average. The first call fits the data adapter on its rows.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
 
@@ -38,8 +39,10 @@ from sklearn_compat.base import _fit_context
 from ._accelerate import active_accelerator, shared_seed
 from ._checkpoint import attach_checkpoint
 from ._devices import check_precision, resolve_device
+from ._divergence import warn_if_diverged
 from ._net import NetConfig, build_net
 from ._parallel import counting_fit, share_threads
+from ._sample_weights import check_user_weights, split_with_weight
 
 __all__ = ["ClassifierPartialFitMixin", "RegressorPartialFitMixin", "continue_fit"]
 
@@ -159,7 +162,7 @@ def _validate(estimator, X, y, sample_weight, *, first: bool, classes=None):
             f"X and y have inconsistent numbers of samples: X has {n}, y has "
             f"{_num_samples(y)}."
         )
-    user_weights = estimator._user_weights(sample_weight, n)
+    user_weights = check_user_weights(sample_weight, n)
     if is_classifier(estimator):
         if first:
             y_encoded = _first_classes(estimator, y, classes)
@@ -241,7 +244,9 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
         if partial:
             train_idx, valid_idx = np.arange(n), None
         else:
-            train_idx, valid_idx = estimator._split(n, y_encoded, rs)
+            train_idx, valid_idx = split_with_weight(
+                estimator._split, n, y_encoded, weights, rs
+            )
         members.append((train_idx, valid_idx, int(rs.randint(_INT32_MAX))))
     if previous is None:
         remember_structure(estimator, estimator.get_params(deep=False))
@@ -250,9 +255,11 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
     w_tensor = None if weights is None else torch.as_tensor(weights).float()
 
     def subset(idx):
-        return estimator._make_dataset(
+        dataset = estimator._make_dataset(
             X, y_tensor[idx], None if w_tensor is None else w_tensor[idx], index=idx
         )
+        # Worker processes decoding image files stop when the call returns.
+        return opened.enter_context(contextlib.closing(dataset))
 
     params = estimator.get_params(deep=False)
     params["device"] = device
@@ -260,19 +267,21 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
         params.update(lr_schedule=None, ema_epochs=None)
     offset = 0 if previous is None else int(estimator.n_epochs_)
     fitted = []
-    for i, (train_idx, valid_idx, seed) in enumerate(members):
-        train_ds = subset(train_idx)
-        valid_ds = None if valid_idx is None else subset(valid_idx)
-        old = None if previous is None else previous[i]
-        net = _continue_net(
-            estimator, old, params, train_ds, valid_ds, seed, offset, partial
-        )
-        fitted.append((net, valid_ds))
-    if not partial or previous is None:
-        estimator._calibrate(fitted)
+    with contextlib.ExitStack() as opened:
+        for i, (train_idx, valid_idx, seed) in enumerate(members):
+            train_ds = subset(train_idx)
+            valid_ds = None if valid_idx is None else subset(valid_idx)
+            old = None if previous is None else previous[i]
+            net = _continue_net(
+                estimator, old, params, train_ds, valid_ds, seed, offset, partial
+            )
+            fitted.append((net, valid_ds))
+        if not partial or previous is None:
+            estimator._calibrate(fitted)
     estimator.nets_ = [net for net, _ in fitted]
     estimator.net_ = estimator.nets_[0]
     _extend_history(estimator, offset, has_valid=members[0][1] is not None)
+    warn_if_diverged(estimator, stacklevel=5)
 
 
 def _continue_net(estimator, old, params, train_ds, valid_ds, seed, offset, partial):

@@ -110,6 +110,10 @@ class TensorDataset(Dataset):
         """Number of batches of ``batch_size`` in one pass."""
         return math.ceil(self._n / batch_size)
 
+    def close(self) -> None:
+        """Nothing to release; image-file datasets stop their workers here."""
+        return None
+
 
 class BatchIterator:
     """The iterator skorch builds each epoch (``iterator_train``/``_valid``).

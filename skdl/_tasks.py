@@ -23,6 +23,7 @@ from sklearn.utils.validation import _assert_all_finite, check_array, check_is_f
 from torch import nn
 
 from ._continue import ClassifierPartialFitMixin, RegressorPartialFitMixin
+from ._labels import check_class_labels
 
 __all__ = [
     "ClassifierTaskMixin",
@@ -137,6 +138,7 @@ class ClassifierTaskMixin(ClassifierPartialFitMixin):
     """Target encoding, loss and probabilities for classifiers."""
 
     def _encode_target(self, y, sample_weight=None) -> np.ndarray:
+        check_class_labels(y)
         y = column_or_1d(y, warn=True)
         if y.dtype.kind == "f":
             _assert_all_finite(y, input_name="y")

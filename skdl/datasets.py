@@ -126,6 +126,23 @@ def _check_n_samples(n_samples) -> None:
         )
 
 
+def _read_at_most(f, size: int, chunk: int = 1 << 24) -> bytes:
+    """Read up to ``size`` bytes in chunks, stopping at the end of the data.
+
+    A corrupt header may announce billions of items; reading them in one
+    call would allocate that much memory up front (a bare MemoryError)
+    instead of finding that the file is shorter.
+    """
+    parts, left = [], size
+    while left > 0:
+        part = f.read(min(chunk, left))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
 def _read_idx(
     path: Path, magic: int, item_shape: tuple[int, ...], n_samples: int | None
 ) -> tuple[np.ndarray, int]:
@@ -158,7 +175,7 @@ def _read_idx(
             if dims != item_shape:
                 raise ValueError(f"its items have shape {dims}, expected {item_shape}")
             n = count if n_samples is None else min(count, int(n_samples))
-            data = f.read(n * item_size)
+            data = _read_at_most(f, n * item_size)
             if len(data) != n * item_size:
                 raise ValueError(
                     f"it holds {len(data) // item_size} of the {n} items its header "

@@ -97,6 +97,15 @@ def test_corrupt_idx_files_are_rejected(fake_home, corrupt, message):
     assert str(path) in str(info.value)
 
 
+def test_idx_header_claiming_billions_of_items(fake_home):
+    # Reading what the header announces in one go asked for 3 TB: MemoryError.
+    path = fake_home / "images" / "mnist" / "train-images-idx3-ubyte.gz"
+    write_idx(path, 2051, np.zeros((5, 28, 28), np.uint8), count=4_000_000_000)
+    with pytest.raises(ValueError, match="holds 5 of the 4000000000 items") as info:
+        load_mnist(data_home=fake_home)
+    assert str(path) in str(info.value)
+
+
 def test_truncated_gzip_and_mismatched_labels(fake_home):
     folder = fake_home / "images" / "mnist"
     labels = folder / "train-labels-idx1-ubyte.gz"

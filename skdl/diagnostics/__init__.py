@@ -10,6 +10,7 @@ from ._fitted import baseline_loss, loss_floor
 from ._report import (
     BIAS_GAP_THRESHOLD,
     BIAS_LOSS_THRESHOLD,
+    EXPLODED_THRESHOLD,
     GAP_THRESHOLD,
     HIGH_LOSS_THRESHOLD,
     RISE_THRESHOLD,
@@ -24,6 +25,7 @@ from ._suggestions import LOW_LR
 __all__ = [
     "BIAS_GAP_THRESHOLD",
     "BIAS_LOSS_THRESHOLD",
+    "EXPLODED_THRESHOLD",
     "GAP_THRESHOLD",
     "HIGH_LOSS_THRESHOLD",
     "LOW_LR",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._divergence import reference_loss
 from ._fitted import (
     baseline_loss,
     early_stopping_fired,
@@ -17,11 +18,16 @@ from ._fitted import (
     loss_floor,
     score_name,
 )
-from ._suggestions import overfitting_suggestions, underfitting_suggestions
+from ._suggestions import (
+    exploded_suggestions,
+    overfitting_suggestions,
+    underfitting_suggestions,
+)
 
 __all__ = [
     "BIAS_GAP_THRESHOLD",
     "BIAS_LOSS_THRESHOLD",
+    "EXPLODED_THRESHOLD",
     "GAP_THRESHOLD",
     "HIGH_LOSS_THRESHOLD",
     "RISE_THRESHOLD",
@@ -47,6 +53,9 @@ BIAS_GAP_THRESHOLD = 0.02
 TREND_THRESHOLD = 0.05
 #: Number of final epochs over which the loss trend is measured.
 TREND_WINDOW = 5
+#: Unstable training: an epoch's training loss at least this many times the
+#: baseline loss (taken as at least 1): the learning rate overshoots.
+EXPLODED_THRESHOLD = 10.0
 #: The possible verdicts.
 VERDICTS = ("underfitting", "good fit", "overfitting")
 
@@ -103,7 +112,8 @@ class DiagnosisReport:
         Validation score at the best and at the last epoch.
     signals : tuple of str
         The rules that fired, among ``"large_gap"``, ``"valid_loss_rising"``,
-        ``"high_loss"``, ``"high_bias"`` and ``"still_improving"``.
+        ``"high_loss"``, ``"high_bias"``, ``"still_improving"`` and
+        ``"loss_exploded"``.
     reasons : tuple of str
         One sentence per fired rule, with its numbers and threshold.
     suggestions : tuple of str
@@ -238,7 +248,18 @@ def diagnose(estimator) -> DiagnosisReport:
       ``B`` over the last ``TREND_WINDOW`` (5) epochs; or the fit ran a
       single epoch, which shows no trend at all.
 
-    **Good fit** otherwise. Without a validation split the verdict rests on
+    **Good fit** otherwise.
+
+    **Exploding loss**, whatever the verdict: ``loss_exploded`` fires when
+    some epoch's training loss reached ``EXPLODED_THRESHOLD`` (10) times
+    ``B`` (taken as at least 1, where a fresh network starts). The learning
+    rate overshoots, so the suggestions lead with a lower ``lr``, and for an
+    underfitting network they are only that: more epochs or a larger network
+    do not help a network whose steps overshoot. (``fit`` itself warns when
+    the kept model's loss exceeds ``B`` that many times, and stops with
+    :class:`~skdl.TrainingDivergedError` when the loss turns NaN.)
+
+    Without a validation split the verdict rests on
     the training curve alone, so it is never "overfitting"; the report then
     says that a validation split is needed for a full diagnosis.
 
@@ -328,6 +349,11 @@ def diagnose(estimator) -> DiagnosisReport:
         suggestions = underfitting_suggestions(params, context)
     else:
         suggestions = []
+    exploded = _exploded_rule(history, reference_loss(est))
+    if exploded:
+        fired = {**exploded, **fired}  # the cause first
+        keep = suggestions if verdict == "overfitting" else []
+        suggestions = exploded_suggestions(params, context) + keep
     notes = []
     if not has_valid:
         suggestions.append(_NEEDS_VALIDATION)
@@ -472,3 +498,19 @@ def _underfitting_rules(
             f"TREND_THRESHOLD={TREND_THRESHOLD})"
         )
     return fired
+
+
+def _exploded_rule(history, reference: float) -> dict[str, str]:
+    """``loss_exploded`` when an epoch's training loss rose far past the baseline."""
+    train = history["train_loss"]
+    peak = float(train.max())
+    if not peak >= EXPLODED_THRESHOLD * reference:
+        return {}
+    return {
+        "loss_exploded": (
+            f"loss_exploded: the training loss reached {peak:.4g} in epoch "
+            f"{int(train.idxmax())}, {peak / reference:.3g} x the baseline loss "
+            f"(taken as at least 1; threshold EXPLODED_THRESHOLD="
+            f"{EXPLODED_THRESHOLD}): the learning rate overshoots"
+        )
+    }

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LOW_LR", "overfitting_suggestions", "underfitting_suggestions"]
+__all__ = [
+    "LOW_LR",
+    "exploded_suggestions",
+    "overfitting_suggestions",
+    "underfitting_suggestions",
+]
 
 #: Learning rates below this are suggested to be raised when underfitting.
 LOW_LR = 1e-4
@@ -176,3 +181,28 @@ def underfitting_suggestions(params: dict, context: dict) -> list[str]:
             "that fails too, the features may hold little more signal"
         )
     return out
+
+
+def exploded_suggestions(params: dict, context: dict) -> list[str]:
+    """Lower the learning rate: the change for a loss that exploded.
+
+    Parameters
+    ----------
+    params : dict
+        The fitted estimator's parameters.
+    context : dict
+        Unused; for the same signature as the other suggestion functions.
+
+    Returns
+    -------
+    list of str
+        Lowering ``lr`` (a hundredfold, as explosions need large cuts).
+    """
+    lr = params.get("lr")
+    if lr is None:
+        return ["lower the learning rate: the training loss exploded"]
+    return [
+        f"lower `lr` from {_fmt(lr)} to {_fmt(lr / 100)}: the training loss "
+        f"exploded, so the steps overshoot; more epochs or a larger network "
+        f"will not help"
+    ]

@@ -160,6 +160,11 @@ def _is_categorical(series: pd.Series) -> bool:
         )
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
         return False
+    is_object = pd.api.types.is_object_dtype(dtype)
+    if is_object and pd.api.types.infer_dtype(series, skipna=True) == "decimal":
+        # decimal.Decimal values, as SQL numeric columns arrive, are numbers:
+        # as categories, every unseen value would be "unknown" at predict.
+        return False
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(
         dtype
     ):

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 import torch
+from PIL import Image
 from torchvision.transforms.v2 import functional as TF
 
 from .._pixels import (
@@ -16,6 +17,7 @@ from .._pixels import (
     float_stats,
     in_range,
 )
+from ._decode import pil_images_to_arrays
 
 __all__ = ["INFER", "ImagePrepare", "as_image_tensor", "image_size_tuple"]
 
@@ -180,6 +182,9 @@ def as_image_tensor(
         The float convention of X: what its floats were divided by (1 or
         255), or None when they are not pixel values.
     """
+    if isinstance(X, list | tuple) and any(isinstance(a, Image.Image) for a in X):
+        # PIL images of different sizes would make np.asarray fail opaquely.
+        X = pil_images_to_arrays(X)
     if isinstance(X, list | tuple) and len(X) and isinstance(X[0], np.ndarray):
         return _from_list(X, image_size, float_scale)
     if sp.issparse(X):

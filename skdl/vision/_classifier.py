@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import warnings
@@ -81,7 +82,9 @@ default="cnn"
         ``filename``, ``image`` or ``image_path``.
     num_workers : int or "auto", default="auto"
         Worker processes decoding image files; ``"auto"`` uses up to 4 (as
-        many as there are CPUs) for file input and 0 for arrays.
+        many as there are CPUs) for file input and 0 for arrays. They live
+        for one call: ``fit`` and ``predict`` start them and stop them
+        before they return (within ``fit``, they persist across epochs).
     weights : str, path-like, fitted estimator or None, default=None
         Starting weights: a torchvision weights name (``"DEFAULT"``,
         ``"IMAGENET1K_V1"``, ...) for torchvision backbones, loaded through
@@ -427,6 +430,12 @@ default="cnn"
         rng = np.random.default_rng(0)
         sample = np.sort(rng.permutation(train_idx)[:N_STAT_IMAGES])
         dataset = self._make_dataset(X, index=sample)
+        # closing: its worker processes stop when the statistics are in.
+        with contextlib.closing(dataset):
+            self._pixel_statistics(dataset)
+
+    def _pixel_statistics(self, dataset) -> None:
+        """Per-channel mean and standard deviation of ``dataset``'s pixels."""
         total = torch.zeros(self.n_channels_, dtype=torch.float64)
         total_sq = torch.zeros_like(total)
         count = 0

@@ -33,8 +33,10 @@ __all__ = [
     "ImageScan",
     "check_same_size",
     "decode_image",
+    "image_array",
     "load_images",
     "normalize_image_size",
+    "pil_images_to_arrays",
     "scan_images",
 ]
 
@@ -99,6 +101,14 @@ class ImageScan:
 
 
 def _open_error(path: str, exc: BaseException) -> ImageDecodeError:
+    if isinstance(exc, Image.DecompressionBombError):
+        return ImageDecodeError(
+            f"Image file {path!r} is too large for PIL's decompression-bomb "
+            f"guard ({exc}); a file this large can be an attack that exhausts "
+            f"memory. If you trust it, raise the limit knowingly before fitting "
+            f"or predicting, e.g. PIL.Image.MAX_IMAGE_PIXELS = 300_000_000 "
+            f"(None removes the guard), or shrink the file."
+        )
     return ImageDecodeError(
         f"Could not read image file {path!r}: {type(exc).__name__}: {exc}. "
         f"The file is missing, unreadable, corrupt or not an image format "
@@ -142,7 +152,7 @@ def scan_images(paths: Sequence[str | os.PathLike]) -> ImageScan:
             with Image.open(path) as im:
                 width, height = im.size
                 modes[im.mode] += 1
-        except (OSError, ValueError, SyntaxError) as exc:
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             raise _open_error(path, exc) from exc
         sizes[(height, width)] += 1
     mode = "L" if all(m in GRAYSCALE_MODES for m in modes) else "RGB"
@@ -222,20 +232,71 @@ def decode_image(
             if size is not None and im.format == "JPEG":
                 im.draft(None, (size[1], size[0]))
             im.load()
-            if im.mode in _INTEGER_WIDE or im.mode == "F":
-                array = _wide_to_float(im, mode, size)
-            else:
-                im = _to_mode(im, mode)
-                if size is not None and im.size != (size[1], size[0]):
-                    im = im.resize((size[1], size[0]), _RESAMPLE)
-                array = np.asarray(im)
+            array = image_array(im, mode, size)
     except ImageDecodeError:
         raise
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        Image.DecompressionBombError,
+    ) as exc:
         raise _open_error(path, exc) from exc
     if array.ndim == 2:
         array = array[:, :, None]
     return array
+
+
+def image_array(
+    im: Image.Image, mode: str, size: tuple[int, int] | None = None
+) -> np.ndarray:
+    """A loaded PIL image as an array in ``mode``, by the module's colour rules.
+
+    Parameters
+    ----------
+    im : PIL.Image.Image
+        The image, loaded.
+    mode : {"L", "RGB"}
+        Colour mode to convert to.
+    size : (int, int) or None, default=None
+        ``(height, width)`` to resize to, or None to keep the size.
+
+    Returns
+    -------
+    image : ndarray of shape (H, W) or (H, W, 3)
+        ``uint8`` for 8-bit images, ``float32`` in [0, 1] for wider ones.
+    """
+    if im.mode in _INTEGER_WIDE or im.mode == "F":
+        return _wide_to_float(im, mode, size)
+    im = _to_mode(im, mode)
+    if size is not None and im.size != (size[1], size[0]):
+        im = im.resize((size[1], size[0]), _RESAMPLE)
+    return np.asarray(im)
+
+
+def pil_images_to_arrays(images: Sequence) -> list:
+    """The PIL images of a list as arrays, decoded as image files would be.
+
+    One colour mode for all of them (``"L"`` when every PIL image is
+    grayscale, else ``"RGB"``), so that they stack; other items (arrays) are
+    returned as they are.
+
+    Parameters
+    ----------
+    images : sequence
+        PIL images, possibly mixed with arrays.
+
+    Returns
+    -------
+    arrays : list
+        ``(H, W)`` or ``(H, W, 3)`` arrays in place of the PIL images.
+    """
+    pil = [im for im in images if isinstance(im, Image.Image)]
+    mode = "L" if all(im.mode in GRAYSCALE_MODES for im in pil) else "RGB"
+    return [
+        image_array(im, mode) if isinstance(im, Image.Image) else im for im in images
+    ]
 
 
 def _wide_to_float(

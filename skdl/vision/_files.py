@@ -9,9 +9,11 @@ DataLoader worker processes. It implements the batch protocol of
 
 Worker processes
 ----------------
-With ``num_workers > 0`` each dataset keeps one pool of persistent workers for
-its lifetime, so later epochs do not pay the start-up again; the pool is shut
-down when the dataset is garbage collected. Workers are started with
+With ``num_workers > 0`` each dataset keeps one pool of persistent workers, so
+later epochs do not pay the start-up again. The pool stops when the dataset is
+closed (:meth:`FileImageDataset.close`, or a ``with`` block) or garbage
+collected; skdl's estimators close their datasets when ``fit`` or ``predict``
+returns, so no worker outlives the call. Workers are started with
 ``fork`` on Linux with Python < 3.12 (fast, and safe here: workers only run
 PIL and single-threaded torch code). Where ``fork`` is unavailable or
 deprecated for multi-threaded processes (Python >= 3.12) they use
@@ -30,6 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
 from ._decode import (
@@ -194,6 +197,9 @@ class _Decoder(Dataset):
         self.paths = paths
         self.mode = mode
         self.size = size
+        # Workers started by forkserver or spawn do not see a limit the user
+        # raised in the main process; they take it from here.
+        self.max_image_pixels = Image.MAX_IMAGE_PIXELS
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -208,6 +214,10 @@ class _Decoder(Dataset):
     def decode_batch(self, indices) -> torch.Tensor:
         """Decode the files ``indices`` into a float32 (N, C, H, W) tensor."""
         paths = self.paths[np.asarray(indices, dtype=np.intp)]
+        if get_worker_info() is not None:
+            Image.MAX_IMAGE_PIXELS = getattr(
+                self, "max_image_pixels", Image.MAX_IMAGE_PIXELS
+            )
         arrays = [decode_image(p, self.mode, self.size) for p in paths]
         check_same_size([a.shape for a in arrays], paths)
         channels = 1 if self.mode == "L" else 3

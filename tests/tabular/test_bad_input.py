@@ -241,7 +241,7 @@ def test_class_weight_values_must_be_finite_and_non_negative(data, weight):
         (-np.ones(60), "non-negative"),
         (np.r_[np.ones(59), np.nan], "sample_weight contains NaN"),
         (np.ones(10), r"sample_weight.shape == \(10,\), expected \(60,\)"),
-        (np.zeros(60), "at least one non-zero"),
+        (np.zeros(60), "sample_weight is zero for every sample"),
     ],
 )
 def test_bad_sample_weight(data, weights, match):

@@ -457,3 +457,18 @@ def test_hymenoptera_files(data_dir):
     assert x.shape == (7, 3, 32, 32) and 0 <= x.min() and x.max() <= 1
     with pytest.raises(ValueError, match="image_size"):
         list(FileImageDataset(paths, mode="RGB").batches(4))
+
+
+def test_fit_and_predict_stop_their_workers(tagged):
+    # Workers used to live on until the fitted model was garbage collected.
+    import multiprocessing
+
+    from skdl import ImageClassifier
+
+    before = set(multiprocessing.active_children())
+    y = np.arange(len(tagged)) % 2
+    clf = ImageClassifier(num_workers=2, max_epochs=2, batch_size=4, random_state=0)
+    clf.fit(tagged, y)
+    assert set(multiprocessing.active_children()) - before == set()
+    assert clf.predict(tagged).shape == (len(tagged),)
+    assert set(multiprocessing.active_children()) - before == set()
