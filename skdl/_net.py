@@ -12,15 +12,12 @@ import inspect
 import math
 import warnings
 from collections.abc import Callable
-from copy import deepcopy
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import (
-    Callback,
-    EarlyStopping,
     EpochScoring,
     LRScheduler,
     PrintLog,
@@ -33,6 +30,10 @@ from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 
 from ._averaging import WeightEMA, ema_decay
+
+# Imported here too so that nets pickled before the callbacks moved to
+# skdl._callbacks still load.
+from ._callbacks import LowestLossEarlyStopping, RecordLR, _Scoring, _silent
 from ._data import BatchIterator
 from ._parallel import ShareThreads
 from ._registry import resolve_optimizer, schedule_spec
@@ -276,51 +277,6 @@ class SkdlNet(NeuralNet):
         )
 
 
-class LowestLossEarlyStopping(EarlyStopping):
-    """Early stopping that restores the epoch with the lowest monitored loss.
-
-    skorch's ``EarlyStopping`` restores the last epoch that improved by at
-    least ``threshold``, so with ``tol > 0`` the kept weights were not the
-    lowest validation loss that ``best_epoch_`` reports. Here, as in
-    scikit-learn's MLP, ``threshold`` only decides when to stop.
-    """
-
-    def on_train_begin(self, net, **kwargs):
-        super().on_train_begin(net, **kwargs)
-        self.lowest_ = np.inf
-
-    def on_epoch_end(self, net, **kwargs):
-        current = net.history[-1, self.monitor]
-        if current < self.lowest_:
-            self.lowest_ = current
-            self.best_epoch_ = net.history[-1, "epoch"]
-            self.best_model_weights_ = deepcopy(net.plain_module().state_dict())
-        if self._is_score_improved(current):
-            self.misses_ = 0
-            self.dynamic_threshold_ = self._calc_new_threshold(current)
-        else:
-            self.misses_ += 1
-        if self.misses_ == self.patience:
-            if net.verbose:
-                self._sink(
-                    f"Stopping since {self.monitor} has not improved in the last "
-                    f"{self.patience} epochs.",
-                    verbose=net.verbose,
-                )
-            raise KeyboardInterrupt
-
-    def on_train_end(self, net, **kwargs):
-        # Into the plain module: a distributed wrapper may already be gone.
-        last = net.history[-1, "epoch"]
-        restore = self.load_best and self.best_model_weights_ is not None
-        if restore and self.best_epoch_ != last:
-            net.plain_module().load_state_dict(self.best_model_weights_)
-            self._sink(
-                f"Restoring best model from epoch {self.best_epoch_}.",
-                verbose=net.verbose,
-            )
-
-
 def _accepts_fused(optimizer, device) -> bool:
     """Whether the optimizer takes ``fused=True`` on this device."""
     try:
@@ -397,17 +353,6 @@ def param_groups(
     ]
 
 
-class RecordLR(Callback):
-    """Record the base learning rate of each epoch in the history as ``lr``."""
-
-    def on_epoch_end(self, net, **kwargs):
-        net.history.record("lr", float(net.optimizer_.param_groups[0]["lr"]))
-
-
-def _silent(*args, **kwargs) -> None:
-    return None
-
-
 @dataclass
 class NetConfig:
     """Everything :func:`build_net` needs besides the estimator's parameters.
@@ -443,21 +388,6 @@ class NetConfig:
     num_workers: int = 0
     extra_callbacks: list = field(default_factory=list)
     frozen_norm: list = field(default_factory=list)
-
-
-class _Scoring:
-    """``EpochScoring`` callable from a ``score(outputs, y_true)`` function.
-
-    EpochScoring caches the validation forward pass, so ``net.forward`` here
-    returns the cached outputs instead of running the module again. A class
-    (not a closure) so that fitted nets pickle.
-    """
-
-    def __init__(self, score: Callable) -> None:
-        self.score = score
-
-    def __call__(self, net, X, y) -> float:
-        return self.score(net.forward(X), torch.as_tensor(y))
 
 
 def build_net(
