@@ -29,6 +29,7 @@ from . import finetune
 from ._accelerate import active_accelerator, shared_seed
 from ._data import AugmentTransform
 from ._devices import check_precision, resolve_device
+from ._interrupt import FitInterrupted, close_datasets, keep_interrupted
 from ._net import NetConfig, build_net
 from ._parallel import counting_fit, running_fits, share_threads
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
@@ -395,10 +396,19 @@ class BaseDLEstimator(BaseEstimator):
         params = self.get_params(deep=False)
         params["device"] = device
         fitted = []
-        for train_idx, valid_idx, seed in members:
-            train_ds = subset(train_idx)
-            valid_ds = None if valid_idx is None else subset(valid_idx)
-            fitted.append((self._fit_net(params, train_ds, valid_ds, seed), valid_ds))
+        try:
+            for train_idx, valid_idx, seed in members:
+                train_ds = subset(train_idx)
+                valid_ds = None if valid_idx is None else subset(valid_idx)
+                net = self._fit_net(params, train_ds, valid_ds, seed)
+                fitted.append((net, valid_ds))
+        except FitInterrupted as stop:
+            # Ctrl-C: keep what was trained, warn, and let the caller stop.
+            close_datasets(train_ds, valid_ds)
+            members = [*fitted, (stop.net, valid_ds)]
+            stop.net = None  # the estimator keeps what it can use
+            stop.args = (keep_interrupted(self, members, valid_ds is not None),)
+            raise
 
         self._calibrate(fitted)
         self.nets_ = [net for net, _ in fitted]

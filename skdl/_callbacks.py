@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping
 
+from ._interrupt import StopTraining
+
 __all__ = ["LowestLossEarlyStopping", "RecordLR"]
 
 
@@ -47,7 +49,7 @@ class LowestLossEarlyStopping(EarlyStopping):
                     f"{self.patience} epochs.",
                     verbose=net.verbose,
                 )
-            raise KeyboardInterrupt
+            raise StopTraining
 
     def on_train_end(self, net, **kwargs):
         # Into the plain module: a distributed wrapper may already be gone.

@@ -35,6 +35,7 @@ from ._averaging import WeightEMA, ema_decay
 # skdl._callbacks still load.
 from ._callbacks import LowestLossEarlyStopping, RecordLR, _Scoring, _silent
 from ._data import BatchIterator
+from ._interrupt import InterruptibleNetMixin
 from ._parallel import ShareThreads
 from ._registry import resolve_optimizer, schedule_spec
 from .exceptions import TrainingDivergedError
@@ -45,10 +46,10 @@ __all__ = ["AUTOCAST_DTYPES", "NetConfig", "SkdlNet", "build_net", "param_groups
 AUTOCAST_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 
 
-class SkdlNet(NeuralNet):
+class SkdlNet(InterruptibleNetMixin, NeuralNet):
     """skorch ``NeuralNet`` with weighted losses and an L1 penalty.
 
-    Three small departures from the plain net, each for a named reason:
+    Small departures from the plain net, each for a named reason:
 
     * ``get_loss`` averages a per-sample loss with the batch's
       ``sample_weight`` (class weights and user weights arrive that way);
@@ -60,7 +61,9 @@ class SkdlNet(NeuralNet):
     * with ``precision="bf16-mixed"`` or ``"16-mixed"`` the forward pass
       runs under :func:`torch.autocast` and returns float32 outputs, so
       losses, scores and predictions are computed in float32; ``"16-mixed"``
-      on a GPU also scales the loss with a :class:`torch.amp.GradScaler`.
+      on a GPU also scales the loss with a :class:`torch.amp.GradScaler`;
+    * early stopping ends training without a ``KeyboardInterrupt``, so a
+      real Ctrl-C reaches the caller (see :mod:`skdl._interrupt`).
 
     Parameters
     ----------
