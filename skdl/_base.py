@@ -27,6 +27,7 @@ from sklearn_compat.base import _fit_context
 
 from . import finetune
 from ._accelerate import active_accelerator, shared_seed
+from ._callbacks import user_callbacks
 from ._data import AugmentTransform
 from ._devices import check_precision, resolve_device
 from ._interrupt import FitInterrupted, close_datasets, keep_interrupted
@@ -69,6 +70,7 @@ class BaseDLEstimator(BaseEstimator):
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES)), None],
+        "callbacks": [list, None],
         "random_state": ["random_state"],
         "device": [str],
         "precision": [StrOptions({"32", "bf16-mixed", "16-mixed"})],
@@ -325,6 +327,7 @@ class BaseDLEstimator(BaseEstimator):
 
     def _check_training_params(self) -> None:
         """What the parameter constraints cannot express, checked at fit."""
+        user_callbacks(getattr(self, "callbacks", None))
         for name in ("augment", "weights"):
             value = getattr(self, name, None)
             if isinstance(value, type):

@@ -6,16 +6,26 @@ lowest-loss restore, the learning-rate record and the validation scoring.
 
 from __future__ import annotations
 
+import datetime
+import os
+import sys
+import time
 from collections.abc import Callable
 from copy import deepcopy
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
 from ._interrupt import StopTraining
 
-__all__ = ["LowestLossEarlyStopping", "RecordLR"]
+__all__ = [
+    "LowestLossEarlyStopping",
+    "ProgressLog",
+    "RecordLR",
+    "use_colour",
+    "user_callbacks",
+]
 
 
 class LowestLossEarlyStopping(EarlyStopping):
@@ -70,6 +80,89 @@ class RecordLR(Callback):
         net.history.record("lr", float(net.optimizer_.param_groups[0]["lr"]))
 
 
+def use_colour(stream=None) -> bool:
+    """Whether to colour output: on a terminal, unless ``NO_COLOR`` is set.
+
+    Parameters
+    ----------
+    stream : file-like or None, default=None
+        Where the output goes; None means ``sys.stdout``.
+
+    Returns
+    -------
+    colour : bool
+        False for files, pipes and notebooks' captured output, and whenever
+        the ``NO_COLOR`` environment variable is set and not empty
+        (https://no-color.org).
+    """
+    if os.environ.get("NO_COLOR"):
+        return False
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty is not None and isatty())
+    except (ValueError, OSError):  # a closed or detached stream
+        return False
+
+
+def _clock(seconds: float) -> str:
+    return str(datetime.timedelta(seconds=round(seconds)))
+
+
+class ProgressLog(PrintLog):
+    """skorch's per-epoch table, with the fit's progress and honest colours.
+
+    Each row shows the epoch as ``k/max_epochs``, and before the epoch's
+    duration the time since the fit started (``elapsed``) and an estimate of
+    the time left (``left``): the mean epoch time so far times the epochs
+    still to go. When early stopping may end the fit sooner the estimate is
+    an upper bound and reads ``<=h:mm:ss``. The best values are coloured
+    only when the output is a terminal and ``NO_COLOR`` is not set (see
+    :func:`use_colour`), so log files hold no escape codes.
+
+    Parameters
+    ----------
+    max_epochs : int
+        The most epochs the fit will run.
+    may_stop_early : bool, default=False
+        Whether early stopping may end the fit before ``max_epochs``.
+    sink : callable, default=print
+        Receives each line of the table.
+    """
+
+    def __init__(self, max_epochs: int, may_stop_early: bool = False, sink=print):
+        super().__init__(sink=sink)
+        self.max_epochs = max_epochs
+        self.may_stop_early = may_stop_early
+
+    def on_train_begin(self, net, **kwargs):
+        self.start_ = time.monotonic()
+        self.colour_ = use_colour() if self.sink is print else False
+
+    def on_epoch_end(self, net, **kwargs):
+        row = dict(net.history[-1])
+        k = len(net.history)
+        if not self.colour_:
+            # PrintLog colours a value whose "<key>_best" flag is set.
+            row = {key: v for key, v in row.items() if not key.endswith("_best")}
+        elapsed = time.monotonic() - self.start_
+        left = elapsed / k * max(self.max_epochs - k, 0)
+        width = len(str(self.max_epochs))
+        row["epoch"] = f"{k:>{width}}/{self.max_epochs}"
+        # "event_" columns go just before "dur", their prefix dropped.
+        row["event_elapsed"] = _clock(elapsed)
+        row["event_left"] = ("<=" if self.may_stop_early else "") + _clock(left)
+        tabulated = self.table(row)
+        if self.first_iteration_:
+            header, lines = tabulated.split("\n", 2)[:2]
+            self._sink(header, net.verbose)
+            self._sink(lines, net.verbose)
+            self.first_iteration_ = False
+        self._sink(tabulated.rsplit("\n", 1)[-1], net.verbose)
+        if self.sink is print:
+            sys.stdout.flush()
+
+
 def _silent(*args, **kwargs) -> None:
     return None
 
@@ -87,3 +180,70 @@ class _Scoring:
 
     def __call__(self, net, X, y) -> float:
         return self.score(net.forward(X), torch.as_tensor(y))
+
+
+#: Names of the callbacks skdl and skorch add themselves.
+RESERVED_NAMES = frozenset(
+    {
+        "epoch_timer",
+        "train_loss",
+        "valid_loss",
+        "record_lr",
+        "share_threads",
+        "train_score",
+        "valid_score",
+        "early_stopping",
+        "weight_ema",
+        "lr_scheduler",
+        "unfreeze",
+        "progress_bar",
+        "print_log",
+    }
+)
+
+
+def user_callbacks(callbacks) -> list:
+    """The ``callbacks`` parameter checked, as fresh copies for one fit.
+
+    Parameters
+    ----------
+    callbacks : list or None
+        skorch callbacks, or ``(name, callback)`` pairs.
+
+    Returns
+    -------
+    callbacks : list
+        Deep copies, in order: unnamed ones as they are (skorch names them
+        after their class), named ones as ``(name, callback)`` pairs.
+    """
+    if callbacks is None:
+        return []
+    copies, names = [], set()
+    for i, item in enumerate(callbacks):
+        name, callback = None, item
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            name, callback = item
+        if isinstance(callback, type) and issubclass(callback, Callback):
+            raise TypeError(
+                f"callbacks[{i}] is the class {callback.__name__}; pass an "
+                f"instance, e.g. {callback.__name__}()."
+            )
+        if not isinstance(callback, Callback):
+            raise TypeError(
+                f"callbacks[{i}] has type {type(callback).__name__}, not a skorch "
+                f"callback: pass instances of skorch.callbacks.Callback, or "
+                f"(name, callback) pairs."
+            )
+        if name in RESERVED_NAMES:
+            raise ValueError(
+                f"callbacks[{i}] is named {name!r}, the name of one of skdl's own "
+                f"callbacks; choose another name."
+            )
+        if name is not None and name in names:
+            raise ValueError(f"callbacks has two callbacks named {name!r}.")
+        names.add(name)
+        # A copy per fit: the parameter is never changed, and the members
+        # of an ensemble or the fits of a search never share state.
+        copy = deepcopy(callback)
+        copies.append(copy if name is None else (name, copy))
+    return copies

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,6 @@ from skorch import NeuralNet
 from skorch.callbacks import (
     EpochScoring,
     LRScheduler,
-    PrintLog,
     ProgressBar,
 )
 from skorch.dataset import unpack_data
@@ -33,7 +33,14 @@ from ._averaging import WeightEMA, ema_decay
 
 # Imported here too so that nets pickled before the callbacks moved to
 # skdl._callbacks still load.
-from ._callbacks import LowestLossEarlyStopping, RecordLR, _Scoring, _silent
+from ._callbacks import (
+    LowestLossEarlyStopping,
+    ProgressLog,
+    RecordLR,
+    _Scoring,
+    _silent,
+    user_callbacks,
+)
 from ._data import BatchIterator
 from ._interrupt import InterruptibleNetMixin
 from ._parallel import ShareThreads
@@ -490,11 +497,15 @@ def build_net(
             spec["monitor"] = "valid_loss" if has_valid else "train_loss"
         callbacks.append(("lr_scheduler", LRScheduler(**spec)))
     callbacks.extend(config.extra_callbacks)
+    callbacks.extend(user_callbacks(params.get("callbacks")))
     if verbose:
-        # A progress bar over each epoch's batches (tqdm, on stderr) and a
-        # table row per epoch (stdout).
-        callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="auto")))
-        callbacks.append(("print_log", PrintLog(sink=print)))
+        # A table row per epoch with the fit's progress (stdout) and, on a
+        # terminal, a bar over each epoch's batches (tqdm, on stderr), whose
+        # redrawn lines would only clutter a log file.
+        if sys.stderr is not None and sys.stderr.isatty():
+            callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="auto")))
+        log = ProgressLog(params["max_epochs"], may_stop_early=has_valid)
+        callbacks.append(("print_log", log))
 
     device = params["device"]
     if device == "auto":
