@@ -161,16 +161,18 @@ def keep_interrupted(estimator, members: list, has_valid: bool) -> str:
         (m, ds) for m, ds in members if _complete(m) and not hasattr(m, "accelerator")
     ]
     net = members[-1][0]
-    where = (
-        f"{type(estimator).__name__}.fit was interrupted after {len(net.history)} "
-        f"of {net.max_epochs} epochs"
-    )
+    n_members = estimator._n_members()
+    n = len(net.history)
+    where = f"{type(estimator).__name__}.fit was interrupted after {n} of "
+    where += f"{net.max_epochs} epochs"
+    if n_members > 1:
+        where += f" of ensemble member {len(members)} of {n_members}"
     if not kept:
         for name in list(vars(estimator)):
             if name.endswith("_") and not name.startswith("_"):
                 delattr(estimator, name)
         message = f"{where}: the estimator is not fitted."
-        warnings.warn(message, UserWarning, stacklevel=4)
+        warnings.warn(message, UserWarning, stacklevel=5)
         return message
     for member, _ in kept:
         _restore_best(member)
@@ -178,13 +180,15 @@ def keep_interrupted(estimator, members: list, has_valid: bool) -> str:
     estimator.nets_ = [member for member, _ in kept]
     estimator.net_ = estimator.nets_[0]
     estimator._record_history(estimator.net_, has_valid=has_valid)
-    if has_valid:
-        what = f"the model of epoch {estimator.best_epoch_} (lowest validation loss)"
+    if kept[-1][0] is not net:
+        what = "the members trained before it"
+    elif has_valid:
+        best = dict(net.callbacks_)["early_stopping"].best_epoch_
+        what = f"the model of epoch {best} (lowest validation loss)"
     else:
-        n = len(net.history)
         what = f"its weights at the interrupt (after epoch {n}, into epoch {n + 1})"
     message = f"{where}; the estimator keeps {what}."
-    if len(kept) < estimator._n_members():
-        message += f" It has {len(kept)} of {estimator._n_members()} ensemble members."
-    warnings.warn(message, UserWarning, stacklevel=4)
+    if n_members > 1:
+        message += f" Its ensemble has {len(kept)} of {n_members} members."
+    warnings.warn(message, UserWarning, stacklevel=5)
     return message

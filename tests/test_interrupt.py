@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from skorch.callbacks import Callback
 
 CHILD = Path(__file__).with_name("_interrupt_child.py")
 REPO = Path(__file__).resolve().parents[1]
@@ -154,3 +155,47 @@ def test_ctrl_c_stops_image_worker_processes(outcomes):
     assert result["children"] == 0
     assert result["fitted"]
     assert result["history_epochs"] == [1]
+
+
+class _InterruptAt(Callback):
+    """Raise KeyboardInterrupt (as Ctrl-C would) at the end of fit-wide epoch k."""
+
+    def __init__(self, k, log):
+        self.k = k
+        self.log = log
+
+    def on_epoch_end(self, net, **kwargs):
+        self.log.append(1)
+        if len(self.log) == self.k:
+            raise KeyboardInterrupt
+
+
+class _SharedLog(list):
+    """Counts epochs across the per-fit copies of the callback."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def test_ctrl_c_in_an_ensemble_keeps_the_members_trained_so_far():
+    from sklearn.datasets import load_diabetes
+
+    from skdl import TabularRegressor
+
+    X, y = load_diabetes(return_X_y=True)
+    # Members of 4 epochs each; the interrupt ends member 2's third epoch.
+    reg = TabularRegressor(
+        (8,),
+        n_ensemble=3,
+        max_epochs=4,
+        random_state=0,
+        callbacks=[_InterruptAt(7, _SharedLog())],
+    )
+    with pytest.warns(UserWarning, match="member 2 of 3") as record:
+        with pytest.raises(KeyboardInterrupt) as info:
+            reg.fit(X, y)
+    assert len(reg.nets_) == 2
+    assert [len(net.history) for net in reg.nets_] == [4, 3]
+    assert "Its ensemble has 2 of 3 members." in str(info.value)
+    assert str(record[0].message) == str(info.value)
+    assert np.isfinite(reg.predict(X)).all()
