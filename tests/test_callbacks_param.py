@@ -182,3 +182,14 @@ def test_verbose_colours_the_best_values_on_a_terminal(data, capsys, monkeypatch
     monkeypatch.setattr("sys.stdout.isatty", lambda: True, raising=False)
     small(verbose=1).fit(*data)
     assert ANSI.search(capsys.readouterr().out)
+
+
+def test_the_batch_bar_is_drawn_only_when_stderr_is_a_terminal(
+    data, capsys, monkeypatch
+):
+    small(verbose=1).fit(*data)
+    assert "it/s]" not in capsys.readouterr().err
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    small(verbose=1).fit(*data)
+    err = capsys.readouterr().err
+    assert "it/s]" in err or "s/it]" in err
