@@ -14,8 +14,10 @@ as a whole.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import warnings
 
+from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping
 
 __all__ = [
@@ -24,6 +26,10 @@ __all__ = [
     "StopTraining",
     "keep_interrupted",
 ]
+
+
+#: Whether skorch's ``fit_loop`` takes the ``_routing_method`` of its caller.
+_ROUTES = "_routing_method" in inspect.signature(NeuralNet.fit_loop).parameters
 
 
 class StopTraining(Exception):  # noqa: N818 - a signal, not an error
@@ -64,13 +70,16 @@ class InterruptibleNetMixin:
         """
         if not self.initialized_:
             self.initialize()
-        routing_method = fit_params.pop("_routing_method", "partial_fit")
+        if _ROUTES:  # skorch >= 1.4 names the entry point for metadata routing
+            fit_params.setdefault("_routing_method", "partial_fit")
         self.notify("on_train_begin", X=X, y=y)
         try:
-            self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
+            self.fit_loop(X, y, **fit_params)
         except StopTraining:
             pass
         except KeyboardInterrupt as exc:
+            # The interrupt is what the caller must see: a callback failing
+            # while it cleans up must not replace it.
             with contextlib.suppress(Exception):
                 self.notify("on_train_end", X=X, y=y)
             raise FitInterrupted(self).with_traceback(exc.__traceback__) from None
