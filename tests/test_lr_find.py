@@ -90,6 +90,11 @@ def test_the_display_plots_loss_against_lr_on_a_log_axis(data):
     np.testing.assert_array_equal(display.line_.get_xdata(), display.lrs)
     np.testing.assert_array_equal(display.raw_line_.get_ydata(), display.losses)
     assert display.suggested_line_.get_xdata()[0] == display.suggested_lr
+    again = LRFinderDisplay.from_estimator(
+        TabularClassifier((16,), random_state=0), *data, n_steps=40
+    )
+    assert again.ax_.get_xscale() == "log"
+    np.testing.assert_array_equal(again.lrs, display.lrs)  # same seed, same ramp
     matplotlib.pyplot.close("all")
 
 
