@@ -1,7 +1,10 @@
 """skdl's own skorch callbacks, used by :func:`skdl._net.build_net`.
 
 Kept apart from the net so that each stays short: early stopping with the
-lowest-loss restore, the learning-rate record and the validation scoring.
+lowest-loss restore (it ends training with :class:`StopTraining`, never a
+``KeyboardInterrupt``), the learning-rate record, the validation scoring,
+the ``verbose`` progress table, and the checks and copies of the user's
+``callbacks`` parameter.
 """
 
 from __future__ import annotations
