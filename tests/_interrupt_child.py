@@ -23,7 +23,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from sklearn.model_selection import cross_val_score  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
 from skorch.callbacks import Callback  # noqa: E402
 
 from skdl import ImageClassifier, TabularClassifier  # noqa: E402
@@ -87,6 +87,11 @@ def run(scenario: str, image_dir: str | None):
     if scenario == "cross_val_score":
         est = TabularClassifier(**common, callbacks=[AskForSignal(epoch=2)])
         return est, lambda: cross_val_score(est, X, y, cv=3)
+    if scenario == "grid_search_parallel":
+        est = TabularClassifier(**common, callbacks=[AskForSignal(epoch=2)])
+        grid = {"lr": [1e-3, 2e-3, 3e-3, 4e-3]}
+        search = GridSearchCV(est, grid, cv=2, n_jobs=2)
+        return search, lambda: search.fit(X, y)
     if scenario == "image_workers":
         from pathlib import Path
 
@@ -126,11 +131,11 @@ def report(scenario: str, image_dir: str) -> None:
             result["outcome"] = f"{type(exc).__name__}: {exc}"
     result["warnings"] = [str(w.message) for w in caught]
     result["children"] = len(multiprocessing.active_children())
-    result["fitted"] = hasattr(est, "net_")
+    result["fitted"] = hasattr(est, "net_") or hasattr(est, "best_estimator_")
     result["fitted_attributes"] = sorted(
         k for k in vars(est) if k.endswith("_") and not k.startswith("_")
     )
-    if result["fitted"]:
+    if hasattr(est, "net_"):
         net = est.net_
         stopper = dict(net.callbacks_).get("early_stopping")
         result["n_epochs"] = est.n_epochs_

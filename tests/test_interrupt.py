@@ -36,12 +36,16 @@ SCENARIOS = [
     "no_validation",
     "first_epoch",
     "cross_val_score",
+    "grid_search_parallel",
     "image_workers",
 ]
 
 
 def run_child(image_dir: Path, timeout: float = 300) -> dict:
     """Run every scenario in one child; SIGINT it whenever it asks.
+
+    The signal goes to the child's whole process group, as a terminal's
+    Ctrl-C does: joblib's and the DataLoader's worker processes get it too.
 
     Returns each scenario's RESULT, with the latency from the request for
     the signal to the caught ``KeyboardInterrupt`` and the number of fits
@@ -58,6 +62,7 @@ def run_child(image_dir: Path, timeout: float = 300) -> dict:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        start_new_session=True,
     )
     deadline = time.monotonic() + timeout
     results, asked, begins, lines = {}, None, 0, []
@@ -66,7 +71,7 @@ def run_child(image_dir: Path, timeout: float = 300) -> dict:
             lines.append(line.rstrip("\n"))
             if line.startswith("SIGNAL_ME"):
                 asked = float(line.split()[1])
-                proc.send_signal(signal.SIGINT)
+                os.killpg(proc.pid, signal.SIGINT)
             elif line.startswith("TRAIN_BEGIN"):
                 begins += 1
             elif line.startswith("RESULT"):
@@ -81,7 +86,7 @@ def run_child(image_dir: Path, timeout: float = 300) -> dict:
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
     stderr = proc.stderr.read()
     assert len(results) == len(SCENARIOS), (
         f"child gave {sorted(results)}; stdout={lines[-5:]} stderr={stderr[-2000:]}"
@@ -146,6 +151,13 @@ def test_ctrl_c_stops_cross_val_score_as_a_whole(outcomes):
     assert result["latency"] < LATENCY_LIMIT_S
     # The first fold was interrupted; no other fold started.
     assert result["train_begins"] == 1
+
+
+def test_ctrl_c_stops_a_parallel_grid_search(outcomes):
+    result = outcomes["grid_search_parallel"]
+    assert result["outcome"] == "KeyboardInterrupt"
+    assert result["latency"] < LATENCY_LIMIT_S
+    assert not result["fitted"]
 
 
 def test_ctrl_c_stops_image_worker_processes(outcomes):
