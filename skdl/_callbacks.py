@@ -140,11 +140,13 @@ class ProgressLog(PrintLog):
 
     def on_train_begin(self, net, **kwargs):
         self.start_ = time.monotonic()
+        # Counted from this call, should a net continue an earlier fit.
+        self.first_epoch_ = len(net.history)
         self.colour_ = use_colour() if self.sink is print else False
 
     def on_epoch_end(self, net, **kwargs):
         row = dict(net.history[-1])
-        k = len(net.history)
+        k = len(net.history) - self.first_epoch_
         if not self.colour_:
             # PrintLog colours a value whose "<key>_best" flag is set.
             row = {key: v for key, v in row.items() if not key.endswith("_best")}
