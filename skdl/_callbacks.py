@@ -249,6 +249,14 @@ def user_callbacks(callbacks) -> list:
         names.add(name)
         # A copy per fit: the parameter is never changed, and the members
         # of an ensemble or the fits of a search never share state.
-        copy = deepcopy(callback)
+        try:
+            copy = deepcopy(callback)
+        except Exception as exc:
+            raise TypeError(
+                f"callbacks[{i}] ({type(callback).__name__}) cannot be copied "
+                f"for a fit ({type(exc).__name__}: {str(exc)[:200]}). Open "
+                f"connections, files or locks in its on_train_begin instead of "
+                f"its __init__."
+            ) from exc
         copies.append(copy if name is None else (name, copy))
     return copies

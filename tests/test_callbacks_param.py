@@ -111,6 +111,20 @@ def test_bad_callbacks_fail_before_the_old_model_is_lost(data, callbacks, error,
     assert clf.net_ is net
 
 
+class Connected(Callback):
+    """Holds something that cannot be copied, such as an open connection."""
+
+    def __init__(self):
+        import threading
+
+        self.lock = threading.Lock()
+
+
+def test_a_callback_that_cannot_be_copied_is_named(data):
+    with pytest.raises(TypeError, match=r"callbacks\[0\] \(Connected\) cannot be"):
+        small(callbacks=[Connected()]).fit(*data)
+
+
 def test_callbacks_must_be_a_list(data):
     from sklearn.utils._param_validation import InvalidParameterError
 
