@@ -28,11 +28,13 @@ from sklearn_compat.base import _fit_context
 
 from . import finetune
 from ._accelerate import active_accelerator, shared_seed
+from ._callbacks import user_callbacks
 from ._checkpoint import attach_checkpoint
 from ._continue import continue_fit, remember_structure
 from ._data import AugmentTransform
 from ._devices import check_precision, resolve_device
 from ._divergence import warn_if_diverged
+from ._interrupt import FitInterrupted, close_datasets, keep_interrupted
 from ._net import NetConfig, build_net, param_groups
 from ._parallel import counting_fit, running_fits, share_threads
 from ._persist import PersistMixin
@@ -75,6 +77,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES)), None],
+        "callbacks": [list, None],
         "random_state": ["random_state"],
         "device": [str],
         "precision": [StrOptions({"32", "bf16-mixed", "16-mixed"})],
@@ -321,6 +324,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
 
     def _check_training_params(self) -> None:
         """What the parameter constraints cannot express, checked at fit."""
+        user_callbacks(getattr(self, "callbacks", None))
         for name in ("augment", "weights"):
             value = getattr(self, name, None)
             if isinstance(value, type):
@@ -398,11 +402,19 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         params["device"] = device
         fitted = []
         with contextlib.ExitStack() as opened:
-            for train_idx, valid_idx, seed in members:
-                train_ds = subset(train_idx)
-                valid_ds = None if valid_idx is None else subset(valid_idx)
-                net = self._fit_net(params, train_ds, valid_ds, seed)
-                fitted.append((net, valid_ds))
+            try:
+                for train_idx, valid_idx, seed in members:
+                    train_ds = subset(train_idx)
+                    valid_ds = None if valid_idx is None else subset(valid_idx)
+                    net = self._fit_net(params, train_ds, valid_ds, seed)
+                    fitted.append((net, valid_ds))
+            except FitInterrupted as stop:
+                # Ctrl-C: keep what was trained, warn, and let the caller stop.
+                close_datasets(train_ds, valid_ds)
+                members = [*fitted, (stop.net, valid_ds)]
+                stop.net = None  # the estimator keeps what it can use
+                stop.args = (keep_interrupted(self, members, valid_ds is not None),)
+                raise
             self._calibrate(fitted)
         self.nets_ = [net for net, _ in fitted]
         self.net_ = self.nets_[0]

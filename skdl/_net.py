@@ -10,20 +10,17 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
+import sys
 import warnings
 from collections.abc import Callable
-from copy import deepcopy
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import (
-    Callback,
-    EarlyStopping,
     EpochScoring,
     LRScheduler,
-    PrintLog,
     ProgressBar,
 )
 from skorch.dataset import unpack_data
@@ -33,7 +30,19 @@ from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 
 from ._averaging import WeightEMA, ema_decay
+
+# Imported here too so that nets pickled before the callbacks moved to
+# skdl._callbacks still load.
+from ._callbacks import (
+    LowestLossEarlyStopping,
+    ProgressLog,
+    RecordLR,
+    _Scoring,
+    _silent,
+    user_callbacks,
+)
 from ._data import BatchIterator
+from ._interrupt import InterruptibleNetMixin
 from ._parallel import ShareThreads
 from ._registry import resolve_optimizer, schedule_spec
 from .exceptions import TrainingDivergedError
@@ -44,10 +53,10 @@ __all__ = ["AUTOCAST_DTYPES", "NetConfig", "SkdlNet", "build_net", "param_groups
 AUTOCAST_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 
 
-class SkdlNet(NeuralNet):
+class SkdlNet(InterruptibleNetMixin, NeuralNet):
     """skorch ``NeuralNet`` with weighted losses and an L1 penalty.
 
-    Three small departures from the plain net, each for a named reason:
+    Small departures from the plain net, each for a named reason:
 
     * ``get_loss`` averages a per-sample loss with the batch's
       ``sample_weight`` (class weights and user weights arrive that way);
@@ -59,7 +68,9 @@ class SkdlNet(NeuralNet):
     * with ``precision="bf16-mixed"`` or ``"16-mixed"`` the forward pass
       runs under :func:`torch.autocast` and returns float32 outputs, so
       losses, scores and predictions are computed in float32; ``"16-mixed"``
-      on a GPU also scales the loss with a :class:`torch.amp.GradScaler`.
+      on a GPU also scales the loss with a :class:`torch.amp.GradScaler`;
+    * early stopping ends training without a ``KeyboardInterrupt``, so a
+      real Ctrl-C reaches the caller (see :mod:`skdl._interrupt`).
 
     Parameters
     ----------
@@ -276,51 +287,6 @@ class SkdlNet(NeuralNet):
         )
 
 
-class LowestLossEarlyStopping(EarlyStopping):
-    """Early stopping that restores the epoch with the lowest monitored loss.
-
-    skorch's ``EarlyStopping`` restores the last epoch that improved by at
-    least ``threshold``, so with ``tol > 0`` the kept weights were not the
-    lowest validation loss that ``best_epoch_`` reports. Here, as in
-    scikit-learn's MLP, ``threshold`` only decides when to stop.
-    """
-
-    def on_train_begin(self, net, **kwargs):
-        super().on_train_begin(net, **kwargs)
-        self.lowest_ = np.inf
-
-    def on_epoch_end(self, net, **kwargs):
-        current = net.history[-1, self.monitor]
-        if current < self.lowest_:
-            self.lowest_ = current
-            self.best_epoch_ = net.history[-1, "epoch"]
-            self.best_model_weights_ = deepcopy(net.plain_module().state_dict())
-        if self._is_score_improved(current):
-            self.misses_ = 0
-            self.dynamic_threshold_ = self._calc_new_threshold(current)
-        else:
-            self.misses_ += 1
-        if self.misses_ == self.patience:
-            if net.verbose:
-                self._sink(
-                    f"Stopping since {self.monitor} has not improved in the last "
-                    f"{self.patience} epochs.",
-                    verbose=net.verbose,
-                )
-            raise KeyboardInterrupt
-
-    def on_train_end(self, net, **kwargs):
-        # Into the plain module: a distributed wrapper may already be gone.
-        last = net.history[-1, "epoch"]
-        restore = self.load_best and self.best_model_weights_ is not None
-        if restore and self.best_epoch_ != last:
-            net.plain_module().load_state_dict(self.best_model_weights_)
-            self._sink(
-                f"Restoring best model from epoch {self.best_epoch_}.",
-                verbose=net.verbose,
-            )
-
-
 def _accepts_fused(optimizer, device) -> bool:
     """Whether the optimizer takes ``fused=True`` on this device."""
     try:
@@ -397,17 +363,6 @@ def param_groups(
     ]
 
 
-class RecordLR(Callback):
-    """Record the base learning rate of each epoch in the history as ``lr``."""
-
-    def on_epoch_end(self, net, **kwargs):
-        net.history.record("lr", float(net.optimizer_.param_groups[0]["lr"]))
-
-
-def _silent(*args, **kwargs) -> None:
-    return None
-
-
 @dataclass
 class NetConfig:
     """Everything :func:`build_net` needs besides the estimator's parameters.
@@ -443,21 +398,6 @@ class NetConfig:
     num_workers: int = 0
     extra_callbacks: list = field(default_factory=list)
     frozen_norm: list = field(default_factory=list)
-
-
-class _Scoring:
-    """``EpochScoring`` callable from a ``score(outputs, y_true)`` function.
-
-    EpochScoring caches the validation forward pass, so ``net.forward`` here
-    returns the cached outputs instead of running the module again. A class
-    (not a closure) so that fitted nets pickle.
-    """
-
-    def __init__(self, score: Callable) -> None:
-        self.score = score
-
-    def __call__(self, net, X, y) -> float:
-        return self.score(net.forward(X), torch.as_tensor(y))
 
 
 def build_net(
@@ -557,11 +497,15 @@ def build_net(
             spec["monitor"] = "valid_loss" if has_valid else "train_loss"
         callbacks.append(("lr_scheduler", LRScheduler(**spec)))
     callbacks.extend(config.extra_callbacks)
+    callbacks.extend(user_callbacks(params.get("callbacks")))
     if verbose:
-        # A progress bar over each epoch's batches (tqdm, on stderr) and a
-        # table row per epoch (stdout).
-        callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="auto")))
-        callbacks.append(("print_log", PrintLog(sink=print)))
+        # A table row per epoch with the fit's progress (stdout) and, on a
+        # terminal, a bar over each epoch's batches (tqdm, on stderr), whose
+        # redrawn lines would only clutter a log file.
+        if sys.stderr is not None and sys.stderr.isatty():
+            callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="auto")))
+        log = ProgressLog(params["max_epochs"], may_stop_early=has_valid)
+        callbacks.append(("print_log", log))
 
     device = params["device"]
     if device == "auto":

@@ -142,6 +142,14 @@ or None, default="robust_clip"
         ``max_epochs``), ``"plateau"`` (divide by 5 when the monitored loss
         stalls for ``patience // 3`` epochs), ``"step"``, ``"exponential"``;
         None keeps ``lr`` constant.
+    callbacks : list of skorch.callbacks.Callback or None, default=None
+        Extra skorch callbacks, e.g. to log each epoch to an experiment
+        tracker; an entry may also be a ``(name, callback)`` pair. Every fit
+        trains with deep copies, so the list itself is never changed and
+        clones (as in ``GridSearchCV``) share nothing; the copies a fit used
+        are in ``net_.callbacks_``. They run after skdl's own callbacks
+        (history, early stopping, schedule), so they see each epoch's
+        complete history row. See :ref:`long_runs`.
     label_smoothing : float in [0, 1), default=0.1
         Mixes the one-hot training targets with the uniform distribution,
         ``(1 - label_smoothing) * onehot + label_smoothing / n_classes``,
@@ -298,6 +306,7 @@ or None, default="robust_clip"
         lr=2e-3,
         optimizer="adam",
         lr_schedule=None,
+        callbacks=None,
         label_smoothing=0.1,
         calibration="temperature",
         class_weight=None,
@@ -334,6 +343,7 @@ or None, default="robust_clip"
         self.lr = lr
         self.optimizer = optimizer
         self.lr_schedule = lr_schedule
+        self.callbacks = callbacks
         self.label_smoothing = label_smoothing
         self.calibration = calibration
         self.class_weight = class_weight

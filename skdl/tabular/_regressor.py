@@ -140,6 +140,14 @@ or None, default="robust_clip"
         ``max_epochs``), ``"plateau"`` (divide by 5 when the monitored loss
         stalls for ``patience // 3`` epochs), ``"step"``, ``"exponential"``;
         None keeps ``lr`` constant.
+    callbacks : list of skorch.callbacks.Callback or None, default=None
+        Extra skorch callbacks, e.g. to log each epoch to an experiment
+        tracker; an entry may also be a ``(name, callback)`` pair. Every fit
+        trains with deep copies, so the list itself is never changed and
+        clones (as in ``GridSearchCV``) share nothing; the copies a fit used
+        are in ``net_.callbacks_``. They run after skdl's own callbacks
+        (history, early stopping, schedule), so they see each epoch's
+        complete history row. See :ref:`long_runs`.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, the validation split, shuffling and
         dropout. The same seed gives identical predictions on CPU.
@@ -270,6 +278,7 @@ or None, default="robust_clip"
         lr=2e-3,
         optimizer="adam",
         lr_schedule=None,
+        callbacks=None,
         random_state=None,
         device="auto",
         precision="32",
@@ -303,6 +312,7 @@ or None, default="robust_clip"
         self.lr = lr
         self.optimizer = optimizer
         self.lr_schedule = lr_schedule
+        self.callbacks = callbacks
         self.random_state = random_state
         self.device = device
         self.precision = precision

@@ -148,6 +148,14 @@ default="cnn"
         compact CNN above 91% test accuracy, where a constant rate stalls
         below it (``benchmarks/image_accuracy.py``). Set ``None`` for a
         constant rate.
+    callbacks : list of skorch.callbacks.Callback or None, default=None
+        Extra skorch callbacks, e.g. to log each epoch to an experiment
+        tracker; an entry may also be a ``(name, callback)`` pair. Every fit
+        trains with deep copies, so the list itself is never changed and
+        clones (as in ``GridSearchCV``) share nothing; the copies a fit used
+        are in ``net_.callbacks_``. They run after skdl's own callbacks
+        (history, early stopping, schedule), so they see each epoch's
+        complete history row. See :ref:`long_runs`.
     label_smoothing : float in [0, 1), default=0.0
         Mixes the one-hot training targets with the uniform distribution,
         ``(1 - label_smoothing) * onehot + label_smoothing / n_classes``,
@@ -302,6 +310,7 @@ default="cnn"
         lr=1e-3,
         optimizer="adam",
         lr_schedule="cosine",
+        callbacks=None,
         label_smoothing=0.0,
         class_weight=None,
         random_state=None,
@@ -334,6 +343,7 @@ default="cnn"
         self.lr = lr
         self.optimizer = optimizer
         self.lr_schedule = lr_schedule
+        self.callbacks = callbacks
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.random_state = random_state

@@ -170,9 +170,11 @@ NON_DEFAULT = {
 # Hyperparameters whose behaviour is tested with their own features, in
 # tests/tabular/test_tabular_augment.py, tests/test_finetune.py,
 # tests/tabular/test_accuracy_knobs.py (label_smoothing),
-# tests/tabular/test_calibration.py (calibration) and
-# tests/test_precision.py (precision, compile).
+# tests/tabular/test_calibration.py (calibration),
+# tests/test_precision.py (precision, compile) and
+# tests/test_callbacks_param.py (callbacks, which clone into new objects).
 TESTED_ELSEWHERE = {
+    "callbacks",
     "augment",
     "weights",
     "freeze",
