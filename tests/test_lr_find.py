@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 import numpy as np
 import pytest
@@ -43,6 +45,16 @@ def test_lr_find_leaves_an_unfitted_estimator_unfitted(data):
     clf = TabularClassifier((16,), random_state=0)
     lr_find(clf, *data, n_steps=30)
     assert not hasattr(clf, "net_") and not hasattr(clf, "history_")
+
+
+def test_lr_find_writes_no_checkpoint_and_no_divergence_warning(data, tmp_path):
+    """The ramp is a throwaway fit: an estimator's checkpoint directory stays
+    empty, and the loss it drives up on purpose raises no divergence warning."""
+    clf = TabularClassifier((16,), checkpoint=str(tmp_path), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_find(clf, *data, n_steps=60)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_ramp_is_exponential_and_the_suggestion_lies_inside_it(data):

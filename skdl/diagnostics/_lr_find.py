@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, validate_params
 from skorch.callbacks import Callback
 
@@ -365,12 +367,19 @@ def lr_find(
         "max_epochs": n_steps,  # at least one step per epoch
         "verbose": 0,
         "callbacks": [("lr_range_test", ramp)],
+        # A throwaway fit: no checkpoint files, never continued.
+        "warm_start": False,
+        "checkpoint": None,
     }
     if "n_ensemble" in trial.get_params():
         params["n_ensemble"] = 1
     trial.set_params(**params)
     try:
-        trial.fit(X, y)
+        with warnings.catch_warnings():
+            # The ramp drives the loss up on purpose; fit's warning that the
+            # kept model diverged is about that, not about the user's lr.
+            warnings.filterwarnings("ignore", category=ConvergenceWarning)
+            trial.fit(X, y)
     except TrainingDivergedError:
         pass  # the loss became NaN or infinite: the ramp went far enough
     if len(record.losses) < 2:
