@@ -1,4 +1,5 @@
-"""Quickstart: tune a TabularClassifier with a Pipeline and GridSearchCV.
+"""Quickstart: tune a TabularClassifier with a Pipeline and GridSearchCV
+=====================================================================
 
 The data is scikit-learn's bundled breast-cancer set (569 tumours, 30 numeric
 measurements, benign or malignant), so this runs offline. A quarter of it is
