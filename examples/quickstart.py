@@ -1,5 +1,7 @@
-"""Quickstart: tune a TabularClassifier with a Pipeline and GridSearchCV
-=====================================================================
+"""Quickstart
+==========
+
+Tune a TabularClassifier with a Pipeline and GridSearchCV.
 
 The data is scikit-learn's bundled breast-cancer set (569 tumours, 30 numeric
 measurements, benign or malignant), so this runs offline. A quarter of it is
@@ -40,7 +42,9 @@ X_train, X_test, y_train, y_test = train_test_split(
 # The measurements are positive and right-skewed (areas, perimeters); a log
 # brings them closer to symmetric before the network's own scaling.
 log = FunctionTransformer(np.log1p, feature_names_out="one-to-one")
-clf = TabularClassifier(hidden_layer_sizes=(64,), max_epochs=100, random_state=0)
+clf = TabularClassifier(
+    hidden_layer_sizes=(64,), max_epochs=100, random_state=0
+)
 pipe = Pipeline([("log", log), ("clf", clf)])
 param_grid = {
     "clf__activation": ["relu", "tanh"],
