@@ -180,5 +180,21 @@ def _plain_sklearn_roles(app, what, name, obj, options, lines):
         lines[:] = [_SKLEARN_ROLE.sub(_role_text, line) for line in lines]
 
 
+_GALLERY_NOTE = "        to download the full example code."
+
+
+def _fast_mode_note(app, docname, source):
+    """Say on every gallery page that its output comes from the fast mode."""
+    if docname.startswith("auto_examples/") and _GALLERY_NOTE in source[0]:
+        source[0] = source[0].replace(
+            _GALLERY_NOTE,
+            _GALLERY_NOTE + " The output and figures below come from a run in"
+            " the fast mode (``SKDL_EXAMPLES_FAST=1``: fewer epochs, a smaller"
+            " search); run the script as it is for the full results.",
+            1,
+        )
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _plain_sklearn_roles)
+    app.connect("source-read", _fast_mode_note)

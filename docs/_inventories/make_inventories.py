@@ -66,6 +66,9 @@ ENTRIES: dict[str, tuple[str, str, dict[str, list[str]]]] = {
         {
             "class": [
                 "torch.nn.Module",
+                # where autodoc's "Bases:" line finds it
+                "torch.nn.modules.module.Module=generated/torch.nn.Module.html"
+                "#torch.nn.Module",
                 "torch.optim.Adam",
                 "torch.optim.AdamW",
                 "torch.optim.SGD",
