@@ -114,7 +114,7 @@ intersphinx_timeout = 5
 # page therefore shows exactly what the script prints and draws in that mode;
 # the user guide quotes the numbers of full runs. The examples save their
 # figures with matplotlib's Figure.savefig into SKDL_EXAMPLES_OUT, which
-# sphinx-gallery's pyplot scraper does not see, so skdl_gallery.png_scraper
+# sphinx-gallery's pyplot scraper does not see, so PNGScraper (docs/_ext/)
 # picks up the PNG files each example writes there.
 os.environ["SKDL_EXAMPLES_FAST"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
