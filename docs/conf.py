@@ -160,7 +160,11 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"index": [], "install": [], "quickstart": []}
+# Pages without a section tree get the full width (the benchmark tables are
+# wide).
+html_sidebars = {
+    page: [] for page in ("index", "install", "quickstart", "benchmarks*")
+}
 html_show_sourcelink = True
 
 
