@@ -120,9 +120,10 @@ def lint(args: list[str]) -> int:
 
 
 def docs(args: list[str]) -> int:
-    # Stubs are regenerated from the docstrings on every build.
-    for stale in (DOCS / "generated", DOCS / "_build"):
-        shutil.rmtree(stale, ignore_errors=True)
+    # API stubs are regenerated from the docstrings, and the gallery from
+    # examples/ (run in fast mode, see docs/conf.py), on every build.
+    for stale in ("generated", "_build", "auto_examples", "gen_modules"):
+        shutil.rmtree(DOCS / stale, ignore_errors=True)
     cmd = [PYTHON, "-m", "sphinx", "-W", "--keep-going", "-b", "html"]
     cmd += [DOCS, DOCS / "_build" / "html", *args]
     code = job("Building the docs (warnings are errors)", cmd)

@@ -1,4 +1,7 @@
-"""Tuning with GridSearchCV: searchable parameters, augmenter parameters, n_jobs.
+"""Tuning with GridSearchCV
+========================
+
+Searchable parameters, augmenter parameters, ``n_jobs``.
 
 Every skdl hyperparameter is a plain estimator parameter, so scikit-learn's
 model-selection tools work unchanged. On scikit-learn's bundled digits

@@ -1,4 +1,7 @@
-"""Activation functions: their shapes, a comparison on real data, vanishing gradients.
+"""Activation functions
+====================
+
+Their shapes, a comparison on real data, vanishing gradients.
 
 Four measurements on scikit-learn's bundled digits (1,797 handwritten digits,
 8x8 pixels as 64 numeric features, 10 classes), so this runs offline:

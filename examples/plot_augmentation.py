@@ -1,4 +1,7 @@
-"""Data augmentation when images are few: CIFAR-10 with 100 images per class.
+"""Data augmentation when images are few
+=====================================
+
+CIFAR-10 with 100 images per class.
 
 With a thousand training images a CNN memorizes its training set within a
 few epochs. Augmentation shows it a new random variant of every image at

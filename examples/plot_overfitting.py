@@ -1,4 +1,7 @@
-"""Diagnosing and fixing overfitting with learning curves and ``diagnose``.
+"""Diagnosing and fixing overfitting
+=================================
+
+With learning curves and ``diagnose``.
 
 The data is the German credit data set (``credit-g`` from PMLB: 1000 loan
 applicants, 20 attributes, good or bad credit risk), a small and noisy

@@ -1,4 +1,7 @@
-"""Transfer learning without downloads: pretrain on five classes, fine-tune on five.
+"""Transfer learning without downloads
+===================================
+
+Pretrain on five classes, fine-tune on five.
 
 Pretrained weights usually come from ImageNet, but they can come from any
 fitted :class:`~skdl.vision.ImageClassifier`: pass it as ``weights=``. Here a

@@ -1,4 +1,7 @@
-"""Tabular data with pandas: string, categorical and missing columns, as they come.
+"""Tabular data with pandas
+========================
+
+String, categorical and missing columns, as they come.
 
 The Titanic passenger list (891 rows, the Kaggle training set as shipped with
 seaborn) is read from the CSV as a raw DataFrame: strings, bools, integers
