@@ -174,7 +174,9 @@ NON_DEFAULT = {
 # tests/test_precision.py (precision, compile) and
 # tests/test_callbacks_param.py (callbacks, which clone into new objects).
 TESTED_ELSEWHERE = {
-    "callbacks",
+    "callbacks",  # tests/test_callbacks_param.py
+    "warm_start",  # tests/test_continue.py
+    "checkpoint",  # tests/test_checkpoint.py
     "augment",
     "weights",
     "freeze",
