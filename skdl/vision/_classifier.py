@@ -234,6 +234,9 @@ default="auto"
         What ``weights`` loaded (None without weights).
     frozen_parameters_ : list of str
         Names of the parameters ``freeze`` froze.
+    feature_cache_ : bool
+        Whether the head trained on features of the frozen backbone computed
+        once (see ``freeze``).
     history_ : pandas.DataFrame
         One row per epoch: ``train_loss``; when validating, ``valid_loss``,
         ``train_score`` (accuracy over the epoch's training batches, with
@@ -493,6 +496,7 @@ default="auto"
     def _cache_features(self, module, train_ds, valid_ds, callbacks, device):
         # Augmentation changes the images every epoch; under an accelerator
         # each process sees its own shard of the batches.
+        self.feature_cache_ = False
         if self.augment is not None or active_accelerator() is not None:
             return train_ds, valid_ds, callbacks
         cached = cache_frozen_features(
