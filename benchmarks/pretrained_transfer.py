@@ -48,9 +48,11 @@ minutes (1 seed, 2 epochs, 2 classes of CIFAR at 20 images each).
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from _common import (
@@ -308,6 +310,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--size", type=int, default=160, help="hymenoptera image size")
     p.add_argument("--cifar-size", type=int, default=96)
     p.add_argument("--per-class", type=int, default=100)
+    p.add_argument(
+        "--combine",
+        nargs="+",
+        type=Path,
+        default=None,
+        help="run nothing: merge the runs of these JSON files (e.g. one per "
+        "dataset, run in parallel) into --output, with summary and verdicts",
+    )
     add_common_args(
         p,
         seed=False,
@@ -325,8 +335,48 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def combine(args) -> None:
+    """Merge the runs of several result files into ``args.output``."""
+    parts = [json.loads(path.read_text()) for path in args.combine]
+    payload = {k: v for k, v in parts[0].items() if k not in ("runs", "summary")}
+    payload["config"] = {**parts[0]["config"], "datasets": [], "combined_from": []}
+    payload["runs"] = []
+    for path, part in zip(args.combine, parts):
+        payload["config"]["datasets"] += part["config"]["datasets"]
+        payload["config"]["combined_from"].append(
+            {"file": path.name, "machine": part["machine"]}
+        )
+        payload["runs"] += part["runs"]
+    payload["summary"] = summarize(payload["runs"])
+    payload["verdicts"] = verdicts(payload["summary"])
+    write_json(args.output, payload)
+    report(payload)
+
+
+def report(payload: dict) -> None:
+    print(
+        markdown_table(
+            payload["summary"],
+            [
+                "dataset",
+                "arm",
+                "n_seeds",
+                ("accuracy_mean", "accuracy", ".3f"),
+                ("accuracy_std", "std", ".3f"),
+                ("fit_s_mean", "fit s", ".1f"),
+                ("fit_s_std", "fit s std", ".1f"),
+            ],
+        )
+    )
+    for name, verdict in payload["verdicts"].items():
+        print(f"{name}: {verdict}")
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.combine:
+        combine(args)
+        return
     require_data("images")
     efficientnet_lite0()
     threads = limit_threads(args.threads) if args.threads else {}
@@ -367,20 +417,7 @@ def main(argv=None) -> None:
             payload["summary"] = summarize(payload["runs"])
             payload["verdicts"] = verdicts(payload["summary"])
             write_json(args.output, payload)
-    print(
-        markdown_table(
-            payload["summary"],
-            [
-                "dataset",
-                "arm",
-                ("accuracy_mean", "accuracy", ".3f"),
-                ("accuracy_std", "std", ".3f"),
-                ("fit_s_mean", "fit s", ".1f"),
-            ],
-        )
-    )
-    for name, verdict in payload["verdicts"].items():
-        print(f"{name}: {verdict}")
+    report(payload)
 
 
 if __name__ == "__main__":

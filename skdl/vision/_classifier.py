@@ -470,7 +470,9 @@ default="auto"
     def _weights_name(self):
         """``weights`` when the backbone's library loads them (a torchvision
         or timm weights name, or a file for timm), else None."""
-        return getattr(self, "_weights_source", None)
+        if not hasattr(self, "_weights_source"):  # set by each fit's adapter
+            self._weights_source = self._resolve_weights()
+        return self._weights_source
 
     def _resolve_weights(self):
         w = self.weights
