@@ -116,3 +116,21 @@ def test_no_cache_with_augmentation_or_over_the_memory_limit(images, monkeypatch
     assert not est.feature_cache_
     partly = ImageClassifier(_backbone(), freeze=["backbone.body.0.*"], max_epochs=2)
     assert not partly.fit(X, y).feature_cache_
+
+
+def test_cached_features_from_image_files(images, tmp_path, monkeypatch):
+    from PIL import Image
+
+    X, y = images
+    paths = []
+    for i, image in enumerate(X[:40]):
+        path = tmp_path / f"{i}.png"
+        Image.fromarray(image.transpose(1, 2, 0)).save(path)
+        paths.append(str(path))
+    y = y[:40]
+    cached = _fit(paths, y, True, monkeypatch, num_workers=0)
+    plain = _fit(paths, y, False, monkeypatch, num_workers=0)
+    assert cached.feature_cache_ and not plain.feature_cache_
+    np.testing.assert_allclose(
+        cached.predict_proba(paths), plain.predict_proba(paths), rtol=1e-5, atol=1e-6
+    )
