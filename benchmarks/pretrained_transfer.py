@@ -265,15 +265,19 @@ def verdicts(summary: list[dict]) -> dict:
 
     out = {}
     for dataset in dict.fromkeys(r["dataset"] for r in summary):
+        # "hymenoptera@224": another image size for the pretrained arms; the
+        # scratch baselines (at their own sizes) are those of "hymenoptera".
+        name = dataset.split("@")[0]
         best = max(
             (get(dataset, a) for a in PRETRAINED_ARMS if get(dataset, a)),
             key=lambda r: r["accuracy_mean"],
             default=None,
         )
-        base = get(dataset, "scratch" if dataset == "hymenoptera" else "scratch_aug")
+        arm = "scratch" if name == "hymenoptera" else "scratch_aug"
+        base = get(dataset, arm) or get(name, arm)
         if best and base:
             gain = best["accuracy_mean"] - base["accuracy_mean"]
-            need = 0.25 if dataset == "hymenoptera" else 0.20
+            need = 0.25 if name == "hymenoptera" else 0.20
             out[f"{dataset}_gain"] = {
                 "best_arm": best["arm"],
                 "best_accuracy": best["accuracy_mean"],
@@ -282,8 +286,8 @@ def verdicts(summary: list[dict]) -> dict:
                 "target": need,
                 "met": gain >= need,
             }
-            if dataset == "hymenoptera":
-                out["hymenoptera_accuracy"] = {
+            if name == "hymenoptera":
+                out[f"{dataset}_accuracy"] = {
                     "best_accuracy": best["accuracy_mean"],
                     "target": 0.93,
                     "met": best["accuracy_mean"] >= 0.93,
@@ -310,6 +314,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--size", type=int, default=160, help="hymenoptera image size")
     p.add_argument("--cifar-size", type=int, default=96)
     p.add_argument("--per-class", type=int, default=100)
+    p.add_argument(
+        "--label",
+        action="store_true",
+        help="label the runs '<dataset>@<size>' (for runs at another image size)",
+    )
     p.add_argument(
         "--combine",
         nargs="+",
@@ -394,20 +403,24 @@ def main(argv=None) -> None:
     payload.update(runs=[], summary=[], verdicts={})
     earlier = previous_results(args)
     if earlier is not None:  # --merge: keep the runs done, run the rest
-        payload["runs"] = [r for r in earlier["runs"] if r["dataset"] in args.datasets]
+        payload["runs"] = [
+            r for r in earlier["runs"] if r["dataset"].split("@")[0] in args.datasets
+        ]
     done = {(r["dataset"], r["arm"], r["seed"]) for r in payload["runs"]}
     for dataset in args.datasets:
+        size = args.size if dataset == "hymenoptera" else args.cifar_size
+        label = f"{dataset}@{size}" if args.label else dataset
         data = load_data(dataset, args)
         print(f"## {dataset}: {len(data[0])} training, {len(data[2])} test images")
         # Seed by seed, so that an interrupted run has every arm on some seeds.
         for seed, arm in ((s, a) for s in seeds for a in args.arms):
-            if (dataset, arm, seed) in done:
+            if (label, arm, seed) in done:
                 continue
             if arm == "hand_probe":
                 row = run_hand_probe(dataset, seed, data, args)
             else:
                 row = run_skdl(arm, dataset, seed, data, args)
-            row = {"dataset": dataset, "arm": arm, "seed": seed, **row}
+            row = {"dataset": label, "arm": arm, "seed": seed, **row}
             payload["runs"].append(row)
             print(
                 f"   {arm:<14} seed {seed}: accuracy {row['test_accuracy']:.3f}"
