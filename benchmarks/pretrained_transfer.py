@@ -24,6 +24,8 @@ Arms, each with ``early_stopping=False`` and ``random_state=seed``:
   (and its default horizontal flips);
 * ``probe``: ``freeze="backbone"``: only the new linear head trains, on
   features computed once (skdl's frozen-feature cache), ``--epochs`` (8);
+* ``probe_uncached``: ``probe`` with the cache turned off, as skdl trained
+  a frozen backbone before the cache (the backbone runs every epoch);
 * ``probe_aug``: the same with the augmenter (no cache: every epoch runs
   the frozen backbone on new crops);
 * ``two_stage`` and ``two_stage_aug``: ``freeze="backbone",
@@ -73,6 +75,7 @@ from _common import (
 SCRATCH_ARMS = ("scratch", "scratch_aug")
 PRETRAINED_ARMS = (
     "probe",
+    "probe_uncached",
     "probe_aug",
     "two_stage",
     "two_stage_aug",
@@ -132,6 +135,7 @@ def arm_estimator(arm: str, dataset: str, seed: int, args):
     EfficientNet, path = efficientnet_lite0()
     stage = {
         "probe": dict(freeze="backbone"),
+        "probe_uncached": dict(freeze="backbone"),
         "two_stage": dict(
             freeze="backbone", unfreeze_at=args.unfreeze_at, backbone_lr_scale=0.1
         ),
@@ -149,9 +153,17 @@ def arm_estimator(arm: str, dataset: str, seed: int, args):
 
 
 def run_skdl(arm, dataset, seed, data, args) -> dict:
+    import skdl.vision._features as features
+
     X, y, X_test, y_test = data
     est = arm_estimator(arm, dataset, seed, args)
-    _, fit_s = timed(est.fit, X, y)
+    limit = features.CACHE_LIMIT_BYTES
+    if arm == "probe_uncached":  # the frozen backbone runs every epoch
+        features.CACHE_LIMIT_BYTES = 0
+    try:
+        _, fit_s = timed(est.fit, X, y)
+    finally:
+        features.CACHE_LIMIT_BYTES = limit
     pred, predict_s = timed(est.predict, X_test)
     return {
         "test_accuracy": float(np.mean(pred == y_test)),
