@@ -32,6 +32,7 @@ from ._callbacks import user_callbacks
 from ._checkpoint import attach_checkpoint
 from ._continue import continue_fit, remember_structure
 from ._data import AugmentTransform
+from ._describe import brief_parameter_errors
 from ._devices import check_precision, resolve_device
 from ._divergence import warn_if_diverged
 from ._interrupt import FitInterrupted, close_datasets, keep_interrupted
@@ -102,6 +103,11 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
     #: dicts saved from a bare backbone.
     _weights_prefix = ""
 
+    def _validate_params(self):
+        # scikit-learn's message would echo the whole repr of a bad value.
+        with brief_parameter_errors(self):
+            super()._validate_params()
+
     # ------------------------------------------------------------------ hooks
     @abstractmethod
     def _validate_X(self, X, *, reset: bool):
@@ -139,6 +145,11 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
 
     def _extra_callbacks(self) -> list:
         return []
+
+    def _cache_features(self, module, train_ds, valid_ds, callbacks, device):
+        """Datasets and callbacks to train on; images override this to
+        train on a frozen backbone's features computed once."""
+        return train_ds, valid_ds, callbacks
 
     def _transfer_weights(self, module: torch.nn.Module):
         """Load ``weights`` (a state-dict path or fitted estimator) into module."""
@@ -432,6 +443,9 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module, callbacks, frozen_norm = self._prepare_module(self._n_outputs())
+            train_ds, valid_ds, callbacks = self._cache_features(
+                module, train_ds, valid_ds, callbacks, params["device"]
+            )
             config = NetConfig(
                 criterion=self._criterion(),
                 score=self._score_logits,

@@ -14,7 +14,13 @@ from torch import nn
 
 from ._weights import _is_under
 
-__all__ = ["Unfreeze", "block_prefixes", "freeze_parameters", "frozen_norm_layers"]
+__all__ = [
+    "Unfreeze",
+    "backbone_frozen",
+    "block_prefixes",
+    "freeze_parameters",
+    "frozen_norm_layers",
+]
 
 
 def block_prefixes(module: nn.Module) -> list[tuple[str, ...]]:
@@ -101,7 +107,25 @@ def freeze_parameters(module: nn.Module, freeze) -> list[str]:
 
 
 def frozen_norm_layers(module: nn.Module) -> list[str]:
-    """Names of the batch-norm layers whose parameters are all frozen."""
+    """Names of the layers to keep in evaluation mode while frozen.
+
+    Batch-norm layers whose parameters are all frozen keep their running
+    statistics. When everything outside the head is frozen, the whole
+    backbone runs in evaluation mode: its dropout and stochastic depth are
+    off too, so a frozen backbone is a fixed feature extractor, and training
+    on features computed once (see :mod:`skdl.vision._features`) gives the
+    same result as running it every batch.
+    """
+    head = tuple(getattr(module, "head_prefixes", ("head",)))
+    if backbone_frozen(module):
+        return [
+            name
+            for name, _ in module.named_modules()
+            if name
+            and not _is_under(name, head)
+            and not _is_ancestor(name, head)
+            and _is_ancestor(name.rpartition(".")[0], head)
+        ]
     found = []
     for name, sub in module.named_modules():
         if isinstance(sub, nn.modules.batchnorm._BatchNorm):
@@ -109,6 +133,18 @@ def frozen_norm_layers(module: nn.Module) -> list[str]:
             if params and not any(p.requires_grad for p in params):
                 found.append(name)
     return found
+
+
+def _is_ancestor(name: str, prefixes) -> bool:
+    """Whether module ``name`` contains one of ``prefixes`` ("" is the root)."""
+    return any(not name or p.startswith(name + ".") for p in prefixes)
+
+
+def backbone_frozen(module: nn.Module) -> bool:
+    """Whether every parameter outside the head is frozen (and some exist)."""
+    head = tuple(getattr(module, "head_prefixes", ("head",)))
+    body = [p for n, p in module.named_parameters() if not _is_under(n, head)]
+    return bool(body) and not any(p.requires_grad for p in body)
 
 
 class Unfreeze(Callback):

@@ -16,6 +16,8 @@ from functools import partial
 import torch
 from torch import nn
 
+from ._describe import describe_value
+
 __all__ = [
     "ACTIVATIONS",
     "LR_SCHEDULES",
@@ -78,7 +80,7 @@ def make_activation(activation: str | type[nn.Module]) -> Callable[[], nn.Module
         return activation
     raise ValueError(
         f"activation must be one of {sorted(ACTIVATIONS)} or a torch.nn.Module "
-        f"subclass, got {activation!r}."
+        f"subclass, got {describe_value(activation)}."
     )
 
 
@@ -119,7 +121,7 @@ def resolve_optimizer(
         return optimizer
     raise ValueError(
         f"optimizer must be one of {sorted(OPTIMIZERS)} or a torch.optim.Optimizer "
-        f"subclass, got {optimizer!r}."
+        f"subclass, got {describe_value(optimizer)}."
     )
 
 
@@ -221,7 +223,9 @@ def schedule_spec(
             "gamma": 0.95,
             "step_every": "epoch",
         }
-    raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {name!r}.")
+    raise ValueError(
+        f"lr_schedule must be one of {LR_SCHEDULES}, got {describe_value(name)}."
+    )
 
 
 #: Learning-rate schedules by name (``None`` keeps the rate constant).

@@ -15,6 +15,8 @@ import torch
 import torchvision
 from torch import nn
 
+from ._describe import describe_value
+
 __all__ = [
     "TransferReport",
     "WeightsMismatchWarning",
@@ -126,7 +128,8 @@ def check_weights_path(weights: str, model_name: str | None = None) -> None:
         enum = torchvision.models.get_model_weights(model_name)
         names = f"a weights name of {model_name}: {sorted(enum.__members__)}"
     raise FileNotFoundError(
-        f"weights={weights!r} looks like a file path, but no such file exists "
+        f"weights={describe_value(weights)} looks like a file path, but no such "
+        f"file exists "
         f"(relative paths start from the working directory {os.getcwd()!r}). "
         f"Check the path; weights also accepts {names}."
     )
@@ -159,7 +162,7 @@ def torchvision_weights(model_name: str, weights: str):
     member = weights.rsplit(".", 1)[-1]
     if member not in enum.__members__:
         raise ValueError(
-            f"weights={weights!r} is not a weights name of {model_name}; "
+            f"weights={describe_value(weights)} is not a weights name of {model_name}; "
             f"available: {sorted(enum.__members__)}."
         )
     return enum[member]
@@ -326,7 +329,7 @@ def load_state_dict(weights) -> tuple[dict[str, torch.Tensor], str]:
         )
     raise ValueError(
         f"weights must be None, a torchvision weights name, a path to a saved "
-        f"state dict, or a fitted skdl estimator; got {weights!r}."
+        f"state dict, or a fitted skdl estimator; got {describe_value(weights)}."
     )
 
 

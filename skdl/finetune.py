@@ -4,8 +4,9 @@ Every step of fine-tuning is a hyperparameter of the estimators:
 
 * ``weights`` says where the starting weights come from: a torchvision
   weights name (loaded through torchvision's weights API and the torch hub
-  cache), a saved state dict, or a fitted skdl estimator. The head is always
-  rebuilt for the new task.
+  cache), timm's pretrained weights or a local file for a ``"timm:<name>"``
+  backbone (loaded by timm), a saved state dict (of any module), or a
+  fitted skdl estimator. The head is always rebuilt for the new task.
 * ``freeze`` stops gradients for part of the network: ``"backbone"`` (all
   but the head), an int ``k`` (the first ``k`` blocks, see
   :func:`block_prefixes`), or glob patterns on parameter names.
@@ -16,7 +17,10 @@ Every step of fine-tuning is a hyperparameter of the estimators:
 Frozen parameters get no gradient, hence neither updates nor weight decay.
 Batch normalization layers whose parameters are all frozen are kept in
 evaluation mode, so their running statistics stay those of the pretrained
-network; they return to training mode when thawed.
+network; they return to training mode when thawed. With everything but the
+head frozen, the whole backbone runs in evaluation mode, and
+:class:`~skdl.ImageClassifier` computes its features once per image and
+trains the head on them (see :mod:`skdl.vision._features`).
 """
 
 from __future__ import annotations

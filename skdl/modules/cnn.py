@@ -103,8 +103,17 @@ class ImageNetwork(nn.Module):
         self.backbone_channels = backbone_channels
         self.head_prefixes = ("backbone." + head,)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Outputs for a batch of images with values in [0, 1]."""
+    def forward(
+        self, x: torch.Tensor | None = None, features: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Outputs for a batch of images with values in [0, 1].
+
+        ``features`` instead of ``x`` are the head's inputs, computed once
+        by a frozen backbone (see :mod:`skdl.vision._features`); only the
+        head runs on them.
+        """
+        if features is not None:
+            return self.get_submodule(self.head_prefixes[0])(features)
         if x.shape[1] == 1 and self.backbone_channels == 3:
             x = x.expand(-1, 3, -1, -1)
         out = self.backbone((x - self.mean) / self.std)

@@ -16,8 +16,15 @@ from dataclasses import dataclass
 import torchvision
 from torch import nn
 
-from .._weights import TransferReport, build_pretrained, check_weights_path
+from .._describe import describe_value
+from .._weights import (
+    TransferReport,
+    build_pretrained,
+    check_weights_path,
+    describe_error,
+)
 from ..modules.cnn import CompactCNN
+from ._timm import build_timm, is_timm
 
 __all__ = ["Backbone", "build_backbone", "classification_models"]
 
@@ -35,9 +42,9 @@ class Backbone:
     in_channels : int
         Channels the module expects (grayscale input is repeated to 3).
     family : str
-        ``"cnn"``, ``"torchvision"`` or ``"custom"``.
+        ``"cnn"``, ``"torchvision"``, ``"timm"`` or ``"custom"``.
     pretrained : TransferReport or None
-        What was loaded, when built with torchvision weights.
+        What was loaded, when built with torchvision or timm weights.
     mean, std : list of float or None
         The normalization the pretrained weights expect.
     """
@@ -119,7 +126,8 @@ def build_backbone(
     Parameters
     ----------
     backbone : str, torch.nn.Module or subclass of torch.nn.Module
-        ``"cnn"``, a torchvision classification model name, or a module.
+        ``"cnn"``, a torchvision classification model name,
+        ``"timm:<model name>"``, or a module.
     in_channels : int
         Channels of the input images.
     n_outputs : int
@@ -131,9 +139,11 @@ def build_backbone(
         non-default activation replaces every ``nn.ReLU`` in the backbone.
     dropout : float
         Dropout before the head.
-    weights : str or None, default=None
+    weights : str, path-like or None, default=None
         torchvision weights name for a torchvision backbone, loaded through
-        torchvision's weights API and the torch hub cache.
+        torchvision's weights API and the torch hub cache; for a timm
+        backbone, ``"DEFAULT"``, a pretrained tag or a path-like to a local
+        file, loaded by timm (see :mod:`skdl.vision._timm`).
 
     Returns
     -------
@@ -143,7 +153,8 @@ def build_backbone(
         if weights is not None:
             check_weights_path(weights)
             raise ValueError(
-                f"weights={weights!r} is neither an existing state-dict file nor "
+                f"weights={describe_value(weights)} is neither an existing "
+                f"state-dict file nor "
                 f"usable with backbone='cnn'; torchvision weights names need a "
                 f"torchvision backbone such as 'resnet18'."
             )
@@ -151,11 +162,27 @@ def build_backbone(
             in_channels, n_outputs, activation=activation, dropout=dropout
         )
         return Backbone(module, "head", in_channels, "cnn")
+    if is_timm(backbone):
+        module, source, stats = build_timm(backbone, weights)
+        built = _with_head(module, n_outputs, dropout, "timm", 3)
+        if not activation_is_default:
+            _swap_relu(module, activation)
+        if source is not None:
+            head = built.head + "."
+            names = [n for n, _ in module.named_parameters()]
+            built.pretrained = TransferReport(
+                source=source,
+                loaded=["backbone." + n for n in names if not n.startswith(head)],
+                skipped_head=["backbone." + n for n in names if n.startswith(head)],
+            )
+            built.mean, built.std = stats
+        return built
     if isinstance(backbone, str):
         names = classification_models()
         if backbone not in names:
             raise ValueError(
-                f"backbone={backbone!r} is neither 'cnn' nor a torchvision "
+                f"backbone={describe_value(backbone)} is neither 'cnn' nor a "
+                f"torchvision "
                 f"classification model. Examples: 'resnet18', "
                 f"'mobilenet_v3_small', 'efficientnet_b0'; see "
                 f"skdl.vision.classification_models() for all {len(names)}."
@@ -184,20 +211,31 @@ def build_backbone(
     if weights is not None and isinstance(weights, str):
         check_weights_path(weights)
         raise ValueError(
-            f"weights={weights!r} names torchvision weights, which need a "
-            f"torchvision backbone such as 'resnet18' (backbone={backbone!r})."
+            f"weights={describe_value(weights)} is not an existing file, and "
+            f"weights names need a torchvision backbone such as 'resnet18' or a "
+            f"timm one such as 'timm:efficientnet_lite0'. For "
+            f"backbone={describe_value(backbone)}, pass weights= the path of its "
+            f"saved state dict (torch.save(module.state_dict(), path))."
         )
     if inspect.isclass(backbone) and issubclass(backbone, nn.Module):
         try:
             module = backbone(num_classes=n_outputs)
         except TypeError:
-            module = backbone()
+            try:
+                module = backbone()
+            except Exception as exc:  # noqa: BLE001 - the user's constructor
+                raise ValueError(
+                    f"backbone={backbone.__name__} is a class that could not be "
+                    f"built without arguments ({describe_error(exc)}). Pass an "
+                    f"instance instead, e.g. backbone={backbone.__name__}(...), "
+                    f"built as its documentation says."
+                ) from exc
     elif isinstance(backbone, nn.Module):
         module = copy.deepcopy(backbone)
     else:
         raise ValueError(
             f"backbone must be 'cnn', a torchvision model name, or a "
-            f"torch.nn.Module instance or class; got {backbone!r}."
+            f"torch.nn.Module instance or class; got {describe_value(backbone)}."
         )
     channels = _first_conv_channels(module) or in_channels
     return _with_head(module, n_outputs, dropout, "custom", channels)

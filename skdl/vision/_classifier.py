@@ -6,6 +6,7 @@ import contextlib
 import numbers
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,15 +14,20 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._accelerate import active_accelerator
 from .._base import BaseDLEstimator
 from .._data import TensorDataset
+from .._describe import describe_value
 from .._registry import make_activation
 from .._tasks import ClassifierTaskMixin
 from .._weights import describe_error
 from ..modules.cnn import ImageNetwork
 from ._arrays import INFER, ImagePrepare, as_image_tensor, image_size_tuple
 from ._backbones import build_backbone
+from ._features import cache_frozen_features
 from ._files import FileImageDataset, resolve_paths, scan_images
+from ._normalization import fit_channels, image_statistics, preset_statistics
+from ._timm import holds_skdl_network, is_timm, is_timm_file, timm_input_size
 
 __all__ = ["ImageClassifier"]
 
@@ -62,7 +68,12 @@ default="cnn"
         torchvision's model registry and its last linear layer (SqueezeNet's
         final 1x1 convolution) replaced by a head sized for the task. A module
         instance or class is used likewise (its last linear layer is replaced
-        unless it already fits the task).
+        unless it already fits the task); a class must build without
+        arguments (else pass an instance). ``"timm:<name>"`` builds a model
+        of the timm library (optional dependency, ``pip install skdl[timm]``)
+        through ``timm.create_model``, e.g. ``"timm:efficientnet_lite0"``;
+        with ``image_size=None`` it then takes the input size of the model's
+        pretrained configuration.
         For torchvision and custom backbones, ``dropout`` is applied right
         before the new head, and an ``activation`` other than ``"relu"``
         replaces every ``nn.ReLU`` of a torchvision backbone (other
@@ -92,11 +103,30 @@ default="cnn"
         a path to a saved state dict (of a whole skdl network, as written by
         :meth:`save_weights`, or of the bare backbone); or a fitted skdl
         ``ImageClassifier``, whose trained body (and input normalization) is
-        transferred. The head is always rebuilt for this task's classes;
-        tensors whose shapes do not fit are reported with a
-        :class:`skdl.finetune.WeightsMismatchWarning` and in
-        ``transfer_report_``. Pretrained torchvision weights also set the
-        input normalization to the one they were trained with.
+        transferred. For a ``"timm:..."`` backbone, ``"DEFAULT"`` (or a
+        pretrained tag such as ``"ra_in1k"``) loads timm's pretrained weights
+        through timm's own loading code and cache (``HF_HOME``), and a path
+        to a local weights file is loaded by timm too (its
+        ``pretrained_cfg_overlay``; works offline). For a module instance or
+        class, pass the path of its saved state dict
+        (``torch.save(module.state_dict(), path)``). The head is always
+        rebuilt for this task's classes; tensors whose shapes do not fit are
+        reported with a :class:`skdl.finetune.WeightsMismatchWarning` and in
+        ``transfer_report_``.
+    input_normalization : {"auto", "imagenet", "fit"} or (mean, std), \
+default="auto"
+        Per-channel statistics the network normalizes its [0, 1] input with.
+        ``"auto"``: those that come with pretrained weights (torchvision
+        weights names, timm pretrained weights; a fitted skdl network
+        transferred by ``weights`` brings its own), else those of the
+        training images. ``"imagenet"``: ImageNet's mean
+        ``(0.485, 0.456, 0.406)`` and std ``(0.229, 0.224, 0.225)``, the
+        usual choice for a custom module with ImageNet-pretrained weights,
+        whose statistics skdl cannot know. ``"fit"``: the training images'
+        statistics. A pair ``(mean, std)`` of floats or per-channel
+        sequences, e.g. ``(0.5, 0.5)`` for weights trained on [-1, 1]
+        input. With anything but ``"fit"`` (and ``"auto"`` without such
+        statistics), the training images are not read to compute them.
     freeze : None, "backbone", int or list of str, default=None
         What to freeze: nothing; everything but the head; the first ``k``
         blocks (default CNN: its convolutional blocks; ResNets: the stem,
@@ -104,10 +134,17 @@ default="cnn"
         its children); or parameters whose names match glob patterns, e.g.
         ``["backbone.layer1.*"]``. Frozen parameters get no updates and no
         weight decay, and batch-norm layers whose parameters are all frozen
-        keep their running statistics (evaluation mode).
+        keep their running statistics (evaluation mode). With everything
+        but the head frozen, the whole backbone runs in evaluation mode (no
+        dropout or stochastic depth in it) and, unless ``augment`` changes the
+        training images, its outputs are computed once per image and the
+        epochs train the head on them (much faster; the same model as
+        running the backbone every epoch). Cached features may take up to
+        1 GiB; beyond that the backbone runs every epoch.
     unfreeze_at : int or None, default=None
         Epoch (1-based) at which frozen parameters thaw, for two-stage
-        fine-tuning; they then train at ``lr * backbone_lr_scale``. Ignored
+        fine-tuning; they then train at ``lr * backbone_lr_scale`` (and
+        training switches from cached features to the whole network). Ignored
         when nothing is frozen.
     backbone_lr_scale : float, default=1.0
         Learning rate of everything but the head, relative to ``lr``
@@ -228,13 +265,17 @@ default="cnn"
         training images were floats in [0, 255], 1 otherwise, or None when
         they were floats that are not pixel values, used as given.
     mean_, std_ : ndarray of shape (`n_channels_`,) or (3,)
-        Per-channel normalization statistics in [0, 1] units: those of the
-        training images, or those the pretrained weights expect. They are
+        Per-channel normalization statistics in [0, 1] units, as
+        ``input_normalization`` chose them: the training images', those the
+        pretrained weights expect, ImageNet's or the given pair. They are
         also stored in the network's buffers.
     transfer_report_ : TransferReport or None
         What ``weights`` loaded (None without weights).
     frozen_parameters_ : list of str
         Names of the parameters ``freeze`` froze.
+    feature_cache_ : bool
+        Whether the head trained on features of the frozen backbone computed
+        once (see ``freeze``).
     history_ : pandas.DataFrame
         One row per epoch: ``train_loss``; when validating, ``valid_loss``,
         ``train_score`` (accuracy over the epoch's training batches, with
@@ -283,6 +324,7 @@ default="cnn"
         ],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
+        "input_normalization": [StrOptions({"auto", "imagenet", "fit"}), tuple, list],
     }
 
     def __init__(
@@ -297,6 +339,7 @@ default="cnn"
         freeze=None,
         unfreeze_at=None,
         backbone_lr_scale=1.0,
+        input_normalization="auto",
         activation="relu",
         dropout=0.0,
         weight_decay=0.0,
@@ -330,6 +373,7 @@ default="cnn"
         self.freeze = freeze
         self.unfreeze_at = unfreeze_at
         self.backbone_lr_scale = backbone_lr_scale
+        self.input_normalization = input_normalization
         self.activation = activation
         self.dropout = dropout
         self.weight_decay = weight_decay
@@ -360,6 +404,8 @@ default="cnn"
             check_is_fitted(self)
         # At prediction, mixed-size lists are resized to the training size.
         size = image_size_tuple(self.image_size) if reset else self.image_shape_
+        if reset and size is None and is_timm(self.backbone):
+            size = timm_input_size(self.backbone)
         paths = resolve_paths(X, self.path_column)
         if paths is not None:
             return self._validate_files(
@@ -437,27 +483,20 @@ default="cnn"
         )
 
     def _fit_adapter(self, X, train_idx: np.ndarray) -> None:
+        self._weights_source = self._resolve_weights()
+        preset = preset_statistics(self.input_normalization)
+        if preset is not None:
+            self.mean_, self.std_ = preset
+            return
+        if self.input_normalization == "auto" and self._weights_bring_statistics():
+            self.mean_ = self.std_ = None  # set from the weights when built
+            return
         rng = np.random.default_rng(0)
         sample = np.sort(rng.permutation(train_idx)[:N_STAT_IMAGES])
         dataset = self._make_dataset(X, index=sample)
         # closing: its worker processes stop when the statistics are in.
         with contextlib.closing(dataset):
-            self._pixel_statistics(dataset)
-
-    def _pixel_statistics(self, dataset) -> None:
-        """Per-channel mean and standard deviation of ``dataset``'s pixels."""
-        total = torch.zeros(self.n_channels_, dtype=torch.float64)
-        total_sq = torch.zeros_like(total)
-        count = 0
-        for xb, _ in dataset.batches(256, num_workers=self._num_workers()):
-            x = xb["x"].double()
-            total += x.sum(dim=(0, 2, 3))
-            total_sq += (x**2).sum(dim=(0, 2, 3))
-            count += x.shape[0] * x.shape[2] * x.shape[3]
-        mean = total / count
-        std = (total_sq / count - mean**2).clamp_min(0).sqrt()
-        self.mean_ = mean.numpy()
-        self.std_ = np.where(std.numpy() > 1e-6, std.numpy(), 1.0)
+            self.mean_, self.std_ = image_statistics(dataset, self._num_workers())
 
     def _num_workers(self) -> int:
         if self.num_workers != "auto":
@@ -474,12 +513,52 @@ default="cnn"
     # --------------------------------------------------------- network side
     _weights_prefix = "backbone."
 
-    def _weights_name(self) -> str | None:
-        """``weights`` when it names torchvision weights rather than a file."""
+    def _weights_name(self):
+        """``weights`` when the backbone's library loads them (a torchvision
+        or timm weights name, or a file for timm), else None."""
+        if not hasattr(self, "_weights_source"):  # set by each fit's adapter
+            self._weights_source = self._resolve_weights()
+        return self._weights_source
+
+    def _resolve_weights(self):
         w = self.weights
         if isinstance(w, str) and not os.path.exists(w):
             return w
+        if is_timm(self.backbone) and is_timm_file(w) and not holds_skdl_network(w):
+            return Path(w)
         return None
+
+    def _weights_bring_statistics(self) -> bool:
+        """Whether the weights come with the normalization they expect."""
+        source = self._weights_source
+        if source is None:
+            return False
+        return is_timm(self.backbone) or (
+            isinstance(self.backbone, str) and self.backbone != "cnn"
+        )
+
+    def _check_training_params(self) -> None:
+        super()._check_training_params()
+        preset_statistics(self.input_normalization)
+
+    def _cache_features(self, module, train_ds, valid_ds, callbacks, device):
+        # Augmentation changes the images every epoch; under an accelerator
+        # each process sees its own shard of the batches.
+        self.feature_cache_ = False
+        if self.augment is not None or active_accelerator() is not None:
+            return train_ds, valid_ds, callbacks
+        cached = cache_frozen_features(
+            module,
+            [train_ds, valid_ds],
+            unfreeze_at=self.unfreeze_at,
+            device=device,
+            num_workers=self._num_workers(),
+        )
+        self.feature_cache_ = cached is not None
+        if cached is None:
+            return train_ds, valid_ds, callbacks
+        (train_ds, valid_ds), extra = cached
+        return train_ds, valid_ds, [*callbacks, *extra]
 
     def _build_module(self, n_outputs: int) -> torch.nn.Module:
         backbone = build_backbone(
@@ -497,19 +576,23 @@ default="cnn"
                 f"expects {backbone.in_channels}."
             )
         self._pretrained = backbone.pretrained
-        if backbone.mean is not None:
+        if backbone.mean is not None and self.input_normalization == "auto":
             # Pretrained weights expect the normalization they were trained with.
-            self.mean_ = np.asarray(backbone.mean)
-            self.std_ = np.asarray(backbone.std)
+            self.mean_ = np.asarray(backbone.mean, dtype=np.float64)
+            self.std_ = np.asarray(backbone.std, dtype=np.float64)
             if self.float_scale_ is None:
                 warnings.warn(
-                    f"weights={self.weights!r} expect pixels in [0, 1] with "
+                    f"weights={describe_value(self.weights)} expect pixels in "
+                    f"[0, 1] with "
                     f"their own normalization, but the training images hold "
                     f"floats outside [0, 255] (standardized beforehand?); pass "
                     f"the images unstandardized.",
                     UserWarning,
                     stacklevel=2,
                 )
+        self.mean_, self.std_ = fit_channels(
+            self.mean_, self.std_, self.n_channels_, backbone.in_channels
+        )
         network = ImageNetwork(
             backbone.module,
             mean=self.mean_.tolist(),
@@ -546,7 +629,7 @@ default="cnn"
         except (RuntimeError, AssertionError, ValueError) as exc:
             name = self.backbone if isinstance(self.backbone, str) else "the backbone"
             raise ValueError(
-                f"backbone={name!r} cannot take {height}x{width} images "
+                f"backbone={describe_value(name)} cannot take {height}x{width} images "
                 f"({describe_error(exc)}). Set image_size to a size it accepts, "
                 f"e.g. image_size=224 for torchvision models, or choose a "
                 f"backbone for small images such as 'cnn' or 'resnet18'."
@@ -573,7 +656,12 @@ default="cnn"
         if self._weights_name() is not None:
             return self._pretrained
         report = super()._transfer_weights(module)
-        if report is not None:
+        if report is not None and self.input_normalization != "auto":
+            # The statistics asked for, not those the state dict brought.
+            shape = (1, -1, 1, 1)
+            module.mean = torch.tensor(self.mean_, dtype=torch.float32).view(shape)
+            module.std = torch.tensor(self.std_, dtype=torch.float32).view(shape)
+        elif report is not None:
             # A transferred skdl network brings the statistics it was trained on.
             self.mean_ = module.mean.flatten().numpy().astype(np.float64)
             self.std_ = module.std.flatten().numpy().astype(np.float64)
