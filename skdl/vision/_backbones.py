@@ -143,7 +143,7 @@ def build_backbone(
         torchvision weights name for a torchvision backbone, loaded through
         torchvision's weights API and the torch hub cache; for a timm
         backbone, ``"DEFAULT"``, a pretrained tag or a path-like to a local
-        file, loaded by timm (see :mod:`skdl.vision._timm`).
+        file, loaded by timm (see ``skdl/vision/_timm.py``).
 
     Returns
     -------
