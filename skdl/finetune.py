@@ -20,7 +20,7 @@ evaluation mode, so their running statistics stay those of the pretrained
 network; they return to training mode when thawed. With everything but the
 head frozen, the whole backbone runs in evaluation mode, and
 :class:`~skdl.ImageClassifier` computes its features once per image and
-trains the head on them (see :mod:`skdl.vision._features`).
+trains the head on them (``skdl/vision/_features.py``).
 """
 
 from __future__ import annotations

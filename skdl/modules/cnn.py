@@ -109,7 +109,7 @@ class ImageNetwork(nn.Module):
         """Outputs for a batch of images with values in [0, 1].
 
         ``features`` instead of ``x`` are the head's inputs, computed once
-        by a frozen backbone (see :mod:`skdl.vision._features`); only the
+        by a frozen backbone (see ``skdl/vision/_features.py``); only the
         head runs on them.
         """
         if features is not None:

@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 import torchvision
 from torch import nn
 
@@ -26,7 +27,12 @@ from .._weights import (
 from ..modules.cnn import CompactCNN
 from ._timm import build_timm, is_timm
 
-__all__ = ["Backbone", "build_backbone", "classification_models"]
+__all__ = [
+    "Backbone",
+    "build_backbone",
+    "check_input_size",
+    "classification_models",
+]
 
 
 @dataclass
@@ -143,7 +149,7 @@ def build_backbone(
         torchvision weights name for a torchvision backbone, loaded through
         torchvision's weights API and the torch hub cache; for a timm
         backbone, ``"DEFAULT"``, a pretrained tag or a path-like to a local
-        file, loaded by timm (see :mod:`skdl.vision._timm`).
+        file, loaded by timm (see ``skdl/vision/_timm.py``).
 
     Returns
     -------
@@ -295,3 +301,30 @@ def _drop_activations_after(module: nn.Module, name: str) -> None:
     for sibling in names[names.index(child) + 1 :]:
         if not isinstance(parent._modules[sibling], _AFTER_CONV_HEAD):
             parent._modules[sibling] = nn.Identity()
+
+
+def check_input_size(network: nn.Module, backbone, n_channels: int, size) -> None:
+    """Refuse an image size the backbone cannot take, before training.
+
+    Deep torchvision models downsample by 32 or more (and ViT and Inception
+    need exact or minimum sizes); too small an input fails deep inside torch
+    at the first batch. One forward pass of a blank image in evaluation
+    mode, which leaves the weights, the batch-norm statistics and the random
+    state as they are, finds out now.
+    """
+    height, width = size
+    training = network.training
+    network.eval()
+    try:
+        with torch.no_grad():
+            network(torch.zeros(1, n_channels, height, width))
+    except (RuntimeError, AssertionError, ValueError) as exc:
+        name = backbone if isinstance(backbone, str) else "the backbone"
+        raise ValueError(
+            f"backbone={describe_value(name)} cannot take {height}x{width} images "
+            f"({describe_error(exc)}). Set image_size to a size it accepts, "
+            f"e.g. image_size=224 for torchvision models, or choose a "
+            f"backbone for small images such as 'cnn' or 'resnet18'."
+        ) from exc
+    finally:
+        network.train(training)

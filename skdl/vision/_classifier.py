@@ -20,10 +20,9 @@ from .._data import TensorDataset
 from .._describe import describe_value
 from .._registry import make_activation
 from .._tasks import ClassifierTaskMixin
-from .._weights import describe_error
 from ..modules.cnn import ImageNetwork
 from ._arrays import INFER, ImagePrepare, as_image_tensor, image_size_tuple
-from ._backbones import build_backbone
+from ._backbones import build_backbone, check_input_size
 from ._features import cache_frozen_features
 from ._files import FileImageDataset, resolve_paths, scan_images
 from ._normalization import fit_channels, image_statistics, preset_statistics
@@ -600,7 +599,7 @@ default="auto"
             backbone_channels=backbone.in_channels,
             head=backbone.head,
         )
-        self._check_input_size(network)
+        check_input_size(network, self.backbone, self.n_channels_, self.image_shape_)
         return network
 
     def _module_for_loading(self, n_outputs: int) -> torch.nn.Module:
@@ -610,32 +609,6 @@ default="auto"
             return super()._module_for_loading(n_outputs)
         finally:
             self.weights = weights
-
-    def _check_input_size(self, network: ImageNetwork) -> None:
-        """Refuse an image size the backbone cannot take, before training.
-
-        Deep torchvision models downsample by 32 or more (and ViT and
-        Inception need exact or minimum sizes); too small an input fails
-        deep inside torch at the first batch. One forward pass of a blank
-        image in evaluation mode, which leaves the weights, the batch-norm
-        statistics and the random state as they are, finds out now.
-        """
-        height, width = self.image_shape_
-        training = network.training
-        network.eval()
-        try:
-            with torch.no_grad():
-                network(torch.zeros(1, self.n_channels_, height, width))
-        except (RuntimeError, AssertionError, ValueError) as exc:
-            name = self.backbone if isinstance(self.backbone, str) else "the backbone"
-            raise ValueError(
-                f"backbone={describe_value(name)} cannot take {height}x{width} images "
-                f"({describe_error(exc)}). Set image_size to a size it accepts, "
-                f"e.g. image_size=224 for torchvision models, or choose a "
-                f"backbone for small images such as 'cnn' or 'resnet18'."
-            ) from exc
-        finally:
-            network.train(training)
 
     def _transfer_state(self, module: torch.nn.Module, state: dict, source: str):
         # A network trained on RGB-expanded input (e.g. grayscale images on
