@@ -27,21 +27,21 @@ from sklearn.utils.validation import _num_samples
 from sklearn_compat.base import _fit_context
 
 from . import finetune
-from ._accelerate import active_accelerator, shared_seed
-from ._callbacks import user_callbacks
-from ._checkpoint import attach_checkpoint
 from ._continue import continue_fit, remember_structure
-from ._data import AugmentTransform
 from ._describe import brief_parameter_errors
-from ._devices import check_precision, resolve_device
-from ._divergence import warn_if_diverged
-from ._interrupt import FitInterrupted, close_datasets, keep_interrupted
-from ._net import NetConfig, build_net, param_groups
-from ._parallel import counting_fit, running_fits, share_threads
-from ._persist import PersistMixin
+from ._persistence.mixin import PersistMixin
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 from ._sample_weights import check_user_weights, split_with_weight
 from ._snapshot import FitSnapshot, release_previous_fit
+from ._training.accelerate import active_accelerator, net_choice, shared_seed
+from ._training.callbacks import user_callbacks
+from ._training.checkpoint import attach_checkpoint
+from ._training.data import AugmentTransform
+from ._training.devices import check_precision, resolve_device
+from ._training.divergence import warn_if_diverged
+from ._training.interrupt import FitInterrupted, close_datasets, keep_interrupted
+from ._training.net import NetConfig, build_net, param_groups
+from ._training.parallel import counting_fit, running_fits, share_threads
 
 __all__ = ["BaseDLEstimator"]
 
@@ -285,7 +285,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
                 X, y, sample_weight
             )
             # Each of several concurrent fits (GridSearchCV(n_jobs=k), Dask)
-            # takes its share of the CPU cores; see skdl._parallel.
+            # takes its share of the CPU cores; see skdl._training.parallel.
             with share_threads(), counting_fit():
                 self._warn_if_threads_share_the_generator()
                 self._train(X, y_encoded, weights, device)
@@ -459,7 +459,11 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
             )
             accelerator = active_accelerator()
             net = build_net(
-                params, module, config, np.random.default_rng(seed), accelerator
+                params,
+                module,
+                config,
+                np.random.default_rng(seed),
+                net_choice(accelerator, train_ds, batch_size),
             )
             net = attach_checkpoint(self, net, seed, train_ds, valid_ds)
             try:

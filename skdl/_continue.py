@@ -36,13 +36,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array
 from sklearn_compat.base import _fit_context
 
-from ._accelerate import active_accelerator, shared_seed
-from ._checkpoint import attach_checkpoint
-from ._devices import check_precision, resolve_device
-from ._divergence import warn_if_diverged
-from ._net import NetConfig, build_net
-from ._parallel import counting_fit, share_threads
 from ._sample_weights import check_user_weights, split_with_weight
+from ._training.accelerate import active_accelerator, net_choice, shared_seed
+from ._training.checkpoint import attach_checkpoint
+from ._training.devices import check_precision, resolve_device
+from ._training.divergence import warn_if_diverged
+from ._training.net import NetConfig, build_net
+from ._training.parallel import counting_fit, share_threads
 
 __all__ = ["ClassifierPartialFitMixin", "RegressorPartialFitMixin", "continue_fit"]
 
@@ -322,7 +322,11 @@ def _continue_net(estimator, old, params, train_ds, valid_ds, seed, offset, part
         )
         accelerator = active_accelerator()
         net = build_net(
-            params, module, config, np.random.default_rng(mixed), accelerator
+            params,
+            module,
+            config,
+            np.random.default_rng(mixed),
+            net_choice(accelerator, train_ds, batch_size),
         )
         if not partial:
             start = None if old is None else old.module_

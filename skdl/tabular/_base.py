@@ -15,8 +15,8 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from sklearn_compat.utils.validation import validate_data
 
 from .._base import BaseDLEstimator
-from .._data import TensorDataset
 from .._registry import make_activation
+from .._training.data import TensorDataset
 from ..modules.mlp import TabularMLP
 from ._encoding import SCALERS, TabularEncoder, embedding_size
 

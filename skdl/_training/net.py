@@ -29,11 +29,13 @@ from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 
-from ._averaging import WeightEMA, ema_decay
+from .._registry import resolve_optimizer, schedule_spec
+from ..exceptions import TrainingDivergedError
+from .averaging import WeightEMA, ema_decay
 
-# Imported here too so that nets pickled before the callbacks moved to
-# skdl._callbacks still load.
-from ._callbacks import (
+# Imported here too so that nets pickled when the callbacks lived in this
+# module still load.
+from .callbacks import (
     LowestLossEarlyStopping,
     ProgressLog,
     RecordLR,
@@ -41,11 +43,9 @@ from ._callbacks import (
     _silent,
     user_callbacks,
 )
-from ._data import BatchIterator
-from ._interrupt import InterruptibleNetMixin
-from ._parallel import ShareThreads
-from ._registry import resolve_optimizer, schedule_spec
-from .exceptions import TrainingDivergedError
+from .data import BatchIterator
+from .interrupt import InterruptibleNetMixin
+from .parallel import ShareThreads
 
 __all__ = ["AUTOCAST_DTYPES", "NetConfig", "SkdlNet", "build_net", "param_groups"]
 
@@ -70,7 +70,7 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
       losses, scores and predictions are computed in float32; ``"16-mixed"``
       on a GPU also scales the loss with a :class:`torch.amp.GradScaler`;
     * early stopping ends training without a ``KeyboardInterrupt``, so a
-      real Ctrl-C reaches the caller (see :mod:`skdl._interrupt`).
+      real Ctrl-C reaches the caller (see :mod:`skdl._training.interrupt`).
 
     Parameters
     ----------
@@ -400,12 +400,21 @@ class NetConfig:
     frozen_norm: list = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class NetChoice:
+    """A net class other than ``SkdlNet``, chosen by the caller of build_net."""
+
+    net_class: type
+    net_kwargs: dict
+    steps_per_epoch: int
+
+
 def build_net(
     params: dict,
     module: nn.Module,
     config: NetConfig,
     rng: np.random.Generator,
-    accelerator=None,
+    choice: NetChoice | None = None,
 ) -> SkdlNet:
     """Build (not fit) the skorch net for validated estimator parameters.
 
@@ -419,24 +428,23 @@ def build_net(
         Task and data specifics.
     rng : numpy.random.Generator
         Shuffling randomness for the training batches.
-    accelerator : accelerate.Accelerator or None, default=None
-        Train through it (see :func:`skdl.use_accelerator`); the net is then
-        an ``AcceleratedSkdlNet`` on the accelerator's device.
+    choice : NetChoice or None, default=None
+        Another net class to build, such as the accelerator-aware net of
+        :func:`skdl._training.accelerate.net_choice`; None builds a
+        ``SkdlNet``.
 
     Returns
     -------
     net : SkdlNet
         Ready for ``net.fit(config.train_dataset, None)``.
     """
+    # The caller picks the net class (see ``accelerate.net_choice``), so the
+    # engine's core never imports the accelerator layer built on top of it.
     net_class, extra = SkdlNet, {}
     steps_per_epoch = config.train_dataset.n_batches(config.batch_size)
-    if accelerator is not None:
-        from ._accelerate import AcceleratedSkdlNet, shard_batches
-
-        net_class, extra = AcceleratedSkdlNet, {"accelerator": accelerator}
-        steps_per_epoch = shard_batches(
-            len(config.train_dataset), config.batch_size, accelerator
-        )
+    if choice is not None:
+        net_class, extra = choice.net_class, dict(choice.net_kwargs)
+        steps_per_epoch = choice.steps_per_epoch
     verbose = int(params["verbose"])
     sink = print if verbose else _silent
     has_valid = config.valid_dataset is not None

@@ -18,7 +18,7 @@ What skdl adds to skorch's mixin, and why:
   loss-driven schedules decide the same on every process;
 * a seed drawn with ``random_state=None`` comes from the main process, so
   all processes split and shuffle alike;
-* after training the net is an ordinary :class:`~skdl._net.SkdlNet` again:
+* after training the net is an ordinary :class:`~skdl._training.net.SkdlNet` again:
   the fitted estimator pickles and predicts without the accelerator.
 """
 
@@ -34,7 +34,7 @@ import torch
 from skorch.callbacks import Callback
 from skorch.hf import AccelerateMixin
 
-from ._net import SkdlNet
+from .net import NetChoice, SkdlNet
 
 __all__ = [
     "AcceleratedSkdlNet",
@@ -111,6 +111,14 @@ def shared_seed(random_state):
 
     seed = [int(np.random.default_rng().integers(np.iinfo(np.int32).max))]
     return broadcast_object_list(seed, from_process=0)[0]
+
+
+def net_choice(accelerator, train_dataset, batch_size: int) -> NetChoice | None:
+    """The net to build for ``accelerator`` (None: a plain ``SkdlNet``)."""
+    if accelerator is None:
+        return None
+    steps = shard_batches(len(train_dataset), batch_size, accelerator)
+    return NetChoice(AcceleratedSkdlNet, {"accelerator": accelerator}, steps)
 
 
 def shard_batches(n_rows: int, batch_size: int, accelerator) -> int:
