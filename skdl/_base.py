@@ -29,6 +29,7 @@ from sklearn_compat.base import _fit_context
 from . import finetune
 from ._continue import continue_fit, remember_structure
 from ._describe import brief_parameter_errors
+from ._divergence import warn_if_diverged
 from ._persistence.mixin import PersistMixin
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 from ._sample_weights import check_user_weights, split_with_weight
@@ -38,7 +39,6 @@ from ._training.callbacks import user_callbacks
 from ._training.checkpoint import attach_checkpoint
 from ._training.data import AugmentTransform
 from ._training.devices import check_precision, resolve_device
-from ._training.divergence import warn_if_diverged
 from ._training.interrupt import FitInterrupted, close_datasets, keep_interrupted
 from ._training.net import NetConfig, build_net, param_groups
 from ._training.parallel import counting_fit, running_fits, share_threads

@@ -36,11 +36,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array
 from sklearn_compat.base import _fit_context
 
+from ._divergence import warn_if_diverged
 from ._sample_weights import check_user_weights, split_with_weight
 from ._training.accelerate import active_accelerator, net_choice, shared_seed
 from ._training.checkpoint import attach_checkpoint
 from ._training.devices import check_precision, resolve_device
-from ._training.divergence import warn_if_diverged
 from ._training.net import NetConfig, build_net
 from ._training.parallel import counting_fit, share_threads
 

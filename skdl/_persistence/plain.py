@@ -30,7 +30,7 @@ from sklearn.preprocessing import (
 )
 
 from .. import augment
-from .._weights import TransferReport
+from ..finetune import TransferReport
 from ..tabular._encoding import MedianImputer, RobustSmoothClip, TabularEncoder
 
 __all__ = ["Unstorable", "decode", "encode", "fingerprint"]

@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn_compat.base import _fit_context
 
-from .._pixels import channel_layout, check_integer_range, pixel_scale
+from ..vision._pixels import channel_layout, check_integer_range, pixel_scale
 
 __all__ = ["BaseAugmenter"]
 
@@ -198,7 +198,7 @@ def _images_to_tensor(X) -> tuple[torch.Tensor, Callable[[torch.Tensor], np.ndar
 
     Accepts arrays of shape (n, H, W), (n, H, W, C) or (n, C, H, W) with 1,
     3 or 4 channels, read as :class:`skdl.ImageClassifier` reads them (see
-    :mod:`skdl._pixels`): integer images hold values in [0, 255], float
+    :mod:`skdl.vision._pixels`): integer images hold values in [0, 255], float
     images [0, 1], or [0, 255] when values exceed 1. The returned function
     restores an augmented tensor to the input's layout and dtype.
     """

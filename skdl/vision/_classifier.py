@@ -15,12 +15,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseDLEstimator
-from .._describe import describe_value
+from .._describe import describe_error, describe_value
 from .._registry import make_activation
 from .._tasks import ClassifierTaskMixin
 from .._training.accelerate import active_accelerator
 from .._training.data import TensorDataset
-from .._weights import describe_error
 from ..modules.cnn import ImageNetwork
 from ._arrays import INFER, ImagePrepare, as_image_tensor, image_size_tuple
 from ._backbones import build_backbone
