@@ -282,6 +282,12 @@ default="auto"
         ``duration``.
     best_epoch_, n_epochs_, n_iter_ : int
         Epoch whose weights were kept; epochs run.
+    patience_ : int
+        The early-stopping patience the last training call used
+        (``patience="auto"`` resolved for its number of training rows).
+    batch_size_ : int
+        The batch size the last training call used (``batch_size="auto"``
+        resolved for its number of training rows).
     net_ : skorch.NeuralNet
         The fitted skorch net.
     nets_ : list of skorch.NeuralNet
