@@ -34,6 +34,7 @@ from ._persistence.mixin import PersistMixin
 from ._plan import resolve_plan
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 from ._sample_weights import check_user_weights, split_with_weight
+from ._search import _common_space
 from ._snapshot import FitSnapshot, release_previous_fit
 from ._training.accelerate import active_accelerator, net_choice, shared_seed
 from ._training.callbacks import user_callbacks
@@ -179,6 +180,10 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         return module, callbacks, finetune.frozen_norm_layers(module)
 
     # --------------------------------------------------------------- fitting
+    def _search_space(self) -> dict:
+        """The ranges :func:`skdl.search_space` proposes for this estimator."""
+        return _common_space()
+
     def _resolve_batch_size(self, n_train: int) -> int:
         if self.batch_size == "auto":
             return int(min(256, max(32, n_train // 10)))

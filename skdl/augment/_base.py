@@ -71,6 +71,14 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
     _input_kinds: frozenset[str] = frozenset({"image", "tabular"})
     #: Advice appended to the error raised for a batch of the wrong kind.
     _other_kind_hint: str = ""
+    #: Capabilities the estimators ask about (declared here, so every
+    #: augmenter has them): perturbs each numeric column on its own, so the
+    #: tabular estimators pass only the value columns of ``"x_num"``, not the
+    #: missing-value indicators.
+    _value_columns_only: bool = False
+    #: Works on pixels in [0, 1], so ImageClassifier refuses images it cannot
+    #: read as pixels.
+    _needs_pixels: bool = False
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._base import BaseDLEstimator
 from .._describe import describe_error, describe_value
 from .._registry import make_activation
+from .._search import _image_space
 from .._tasks import ClassifierTaskMixin
 from .._training.accelerate import active_accelerator
 from .._training.data import TensorDataset
@@ -509,6 +510,9 @@ default="auto"
         if getattr(self, "input_kind_", "array") != "files":
             return 0
         return min(4, os.cpu_count() or 1)
+
+    def _search_space(self) -> dict:
+        return _image_space(self)
 
     def _resolve_batch_size(self, n_train: int) -> int:
         if self.batch_size == "auto":
