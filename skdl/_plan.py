@@ -7,14 +7,23 @@ and :func:`skdl._training.net.build_net` reads only the plan.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._registry import resolve_optimizer
 from ._training.plan import TrainingPlan
+
+if TYPE_CHECKING:
+    from ._base import BaseDLEstimator
 
 __all__ = ["resolve_plan"]
 
 
 def resolve_plan(
-    estimator, device: str, n_train: int, *, batch_size: int | None = None
+    estimator: BaseDLEstimator,
+    device: str,
+    n_train: int,
+    *,
+    batch_size: int | None = None,
 ) -> TrainingPlan:
     """Resolve ``estimator``'s hyperparameters for ``n_train`` training rows.
 

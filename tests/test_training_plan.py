@@ -192,3 +192,12 @@ def test_finetune_imports_no_model_library():
         # skdl.finetune serves torchvision_weights lazily, on first use.
         on_import = _imports(path, top_level=True)
         assert not any(m.startswith("skdl.vision") for m in on_import), path
+
+
+def test_the_datasets_provide_the_batch_protocol():
+    from skdl._training.data import BatchDataset
+    from skdl.vision._files import FileImageDataset
+
+    assert issubclass(TensorDataset, BatchDataset)
+    assert issubclass(FileImageDataset, BatchDataset)
+    assert not issubclass(torch.utils.data.TensorDataset, BatchDataset)

@@ -44,7 +44,7 @@ from .callbacks import (
     _silent,
     user_callbacks,
 )
-from .data import BatchIterator
+from .data import BatchDataset, BatchIterator
 from .interrupt import InterruptibleNetMixin
 from .parallel import ShareThreads
 from .plan import TrainingPlan
@@ -375,9 +375,9 @@ class NetConfig:
         Per-sample loss (``reduction="none"``).
     score : callable
         ``score(logits, y_true) -> float`` for the validation score.
-    train_dataset : dataset
-        Training data with a ``batches`` method.
-    valid_dataset : dataset or None
+    train_dataset : BatchDataset
+        Training data (the batch data protocol of ``data.py``).
+    valid_dataset : BatchDataset or None
         Validation data, scored every epoch; None trains on everything.
     transform : callable or None
         Augmentation applied to training batches only.
@@ -391,8 +391,8 @@ class NetConfig:
 
     criterion: nn.Module
     score: Callable[[torch.Tensor, torch.Tensor], float]
-    train_dataset: object
-    valid_dataset: object | None
+    train_dataset: BatchDataset
+    valid_dataset: BatchDataset | None
     transform: Callable | None = None
     num_workers: int = 0
     extra_callbacks: list = field(default_factory=list)
