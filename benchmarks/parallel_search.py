@@ -7,7 +7,7 @@ One grid search, run under several parallel settings in the same process:
 * ``loky``: ``n_jobs=2`` with joblib's default process backend; joblib gives
   each worker ``cores // 2`` threads through ``OMP_NUM_THREADS``;
 * ``threading``: ``n_jobs=2`` in threads of this process; skdl shares the
-  cores between the fits running at once (``skdl._parallel``);
+  cores between the fits running at once (``skdl._training.parallel``);
 * ``loky_oversubscribed`` and ``threading_unshared``: the same two, with
   each fit allowed every core (joblib's ``inner_max_num_threads`` set to the
   core count; skdl's sharing switched off), to show what the limits are
@@ -97,15 +97,15 @@ def _skdl_sharing(enabled: bool):
         yield
         return
     import skdl._base
-    import skdl._parallel
+    import skdl._training.parallel
 
-    saved = skdl._base.share_threads, skdl._parallel._rebalance
+    saved = skdl._base.share_threads, skdl._training.parallel._rebalance
     skdl._base.share_threads = contextlib.nullcontext
-    skdl._parallel._rebalance = lambda: None
+    skdl._training.parallel._rebalance = lambda: None
     try:
         yield
     finally:
-        skdl._base.share_threads, skdl._parallel._rebalance = saved
+        skdl._base.share_threads, skdl._training.parallel._rebalance = saved
 
 
 def _warm_up(n_jobs: int) -> float:

@@ -153,7 +153,7 @@ def record_curves(ds, root: Path, args) -> list[dict]:
 def replay(record: dict, patience: int) -> tuple[float, float, int]:
     """Test score, share of epoch time and last epoch of a fit with ``patience``.
 
-    The stopping rule of ``skdl._net.LowestLossEarlyStopping`` (skorch's
+    The stopping rule of ``skdl._training.net.LowestLossEarlyStopping`` (skorch's
     ``EarlyStopping`` with an absolute threshold) and its restore of the
     lowest validation loss seen.
     """

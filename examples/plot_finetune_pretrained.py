@@ -1,4 +1,5 @@
-"""Fine-tuning real ImageNet weights: ants vs bees with EfficientNet-Lite0.
+"""Fine-tuning real ImageNet weights: ants vs bees with EfficientNet-Lite0
+=======================================================================
 
 The recipe for a small image set: a network pretrained on ImageNet, its
 input statistics, a new head trained on the frozen backbone, then (with

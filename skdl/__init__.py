@@ -7,9 +7,9 @@ estimators that work with ``Pipeline``, ``GridSearchCV`` and
 """
 
 from . import augment, datasets, diagnostics, finetune
-from ._accelerate import use_accelerator
-from ._model_file import load
+from ._persistence.model_file import load
 from ._search import search_space
+from ._training.accelerate import use_accelerator
 from .exceptions import TrainingDivergedError
 from .tabular import TabularClassifier, TabularRegressor
 from .vision import ImageClassifier

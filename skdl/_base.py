@@ -27,21 +27,23 @@ from sklearn.utils.validation import _num_samples
 from sklearn_compat.base import _fit_context
 
 from . import finetune
-from ._accelerate import active_accelerator, shared_seed
-from ._callbacks import user_callbacks
-from ._checkpoint import attach_checkpoint
 from ._continue import continue_fit, remember_structure
-from ._data import AugmentTransform
 from ._describe import brief_parameter_errors
-from ._devices import check_precision, resolve_device
 from ._divergence import warn_if_diverged
-from ._interrupt import FitInterrupted, close_datasets, keep_interrupted
-from ._net import NetConfig, build_net, param_groups
-from ._parallel import counting_fit, running_fits, share_threads
-from ._persist import PersistMixin
+from ._persistence.mixin import PersistMixin
+from ._plan import resolve_plan
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 from ._sample_weights import check_user_weights, split_with_weight
+from ._search import _common_space
 from ._snapshot import FitSnapshot, release_previous_fit
+from ._training.accelerate import active_accelerator, net_choice, shared_seed
+from ._training.callbacks import user_callbacks
+from ._training.checkpoint import attach_checkpoint
+from ._training.data import AugmentTransform
+from ._training.devices import check_precision, resolve_device
+from ._training.interrupt import FitInterrupted, close_datasets, keep_interrupted
+from ._training.net import NetConfig, build_net, param_groups
+from ._training.parallel import counting_fit, running_fits, share_threads
 
 __all__ = ["BaseDLEstimator"]
 
@@ -77,7 +79,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         ],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
-        "lr_schedule": [StrOptions(set(LR_SCHEDULES)), None],
+        "lr_schedule": [StrOptions(LR_SCHEDULES.keys()), None],  # live: the registry
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "device": [str],
@@ -178,6 +180,10 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         return module, callbacks, finetune.frozen_norm_layers(module)
 
     # --------------------------------------------------------------- fitting
+    def _search_space(self) -> dict:
+        """The ranges :func:`skdl.search_space` proposes for this estimator."""
+        return _common_space()
+
     def _resolve_batch_size(self, n_train: int) -> int:
         if self.batch_size == "auto":
             return int(min(256, max(32, n_train // 10)))
@@ -285,7 +291,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
                 X, y, sample_weight
             )
             # Each of several concurrent fits (GridSearchCV(n_jobs=k), Dask)
-            # takes its share of the CPU cores; see skdl._parallel.
+            # takes its share of the CPU cores; see skdl._training.parallel.
             with share_threads(), counting_fit():
                 self._warn_if_threads_share_the_generator()
                 self._train(X, y_encoded, weights, device)
@@ -408,16 +414,18 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
             # Worker processes decoding image files stop when fit returns.
             return opened.enter_context(contextlib.closing(dataset))
 
-        params = self.get_params(deep=False)
-        remember_structure(self, params)
-        params["device"] = device
+        remember_structure(self, self.get_params(deep=False))
         fitted = []
         with contextlib.ExitStack() as opened:
             try:
                 for train_idx, valid_idx, seed in members:
                     train_ds = subset(train_idx)
                     valid_ds = None if valid_idx is None else subset(valid_idx)
-                    net = self._fit_net(params, train_ds, valid_ds, seed)
+                    plan = resolve_plan(self, device, len(train_ds))
+                    if not fitted:  # the values users ask about, as resolved
+                        self.patience_ = plan.patience
+                        self.batch_size_ = plan.batch_size
+                    net = self._fit_net(plan, train_ds, valid_ds, seed)
                     fitted.append((net, valid_ds))
             except FitInterrupted as stop:
                 # Ctrl-C: keep what was trained, warn, and let the caller stop.
@@ -436,22 +444,19 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         """Post-process fitted ``(net, valid_dataset)`` pairs; see _tasks."""
         return None
 
-    def _fit_net(self, params: dict, train_ds, valid_ds, seed: int):
-        """Build one skorch net from ``seed`` and fit it on ``train_ds``."""
-        batch_size = self._resolve_batch_size(len(train_ds))
-        params = {**params, "patience": self._resolve_patience(len(train_ds))}
+    def _fit_net(self, plan, train_ds, valid_ds, seed: int):
+        """Build one skorch net for ``plan`` from ``seed``; fit it on ``train_ds``."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module, callbacks, frozen_norm = self._prepare_module(self._n_outputs())
             train_ds, valid_ds, callbacks = self._cache_features(
-                module, train_ds, valid_ds, callbacks, params["device"]
+                module, train_ds, valid_ds, callbacks, plan.device
             )
             config = NetConfig(
                 criterion=self._criterion(),
                 score=self._score_logits,
                 train_dataset=train_ds,
                 valid_dataset=valid_ds,
-                batch_size=batch_size,
                 transform=self._training_transform(),
                 num_workers=self._num_workers(),
                 extra_callbacks=callbacks,
@@ -459,7 +464,11 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
             )
             accelerator = active_accelerator()
             net = build_net(
-                params, module, config, np.random.default_rng(seed), accelerator
+                plan,
+                module,
+                config,
+                np.random.default_rng(seed),
+                net_choice(accelerator, train_ds, plan.batch_size),
             )
             net = attach_checkpoint(self, net, seed, train_ds, valid_ds)
             try:
@@ -472,9 +481,9 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
                     # before the new one takes (GPU) memory (skdl._snapshot).
                     param_groups(
                         module,
-                        lr=params["lr"],
-                        weight_decay=params["weight_decay"],
-                        backbone_lr_scale=params.get("backbone_lr_scale", 1.0),
+                        lr=plan.lr,
+                        weight_decay=plan.weight_decay,
+                        backbone_lr_scale=plan.backbone_lr_scale,
                     )
                     release_previous_fit()
                     net.fit(train_ds, None)

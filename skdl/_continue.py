@@ -36,13 +36,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array
 from sklearn_compat.base import _fit_context
 
-from ._accelerate import active_accelerator, shared_seed
-from ._checkpoint import attach_checkpoint
-from ._devices import check_precision, resolve_device
 from ._divergence import warn_if_diverged
-from ._net import NetConfig, build_net
-from ._parallel import counting_fit, share_threads
+from ._plan import resolve_plan
 from ._sample_weights import check_user_weights, split_with_weight
+from ._training.accelerate import active_accelerator, net_choice, shared_seed
+from ._training.checkpoint import attach_checkpoint
+from ._training.devices import check_precision, resolve_device
+from ._training.net import NetConfig, build_net
+from ._training.parallel import counting_fit, share_threads
 
 __all__ = ["ClassifierPartialFitMixin", "RegressorPartialFitMixin", "continue_fit"]
 
@@ -261,10 +262,6 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
         # Worker processes decoding image files stop when the call returns.
         return opened.enter_context(contextlib.closing(dataset))
 
-    params = estimator.get_params(deep=False)
-    params["device"] = device
-    if partial:
-        params.update(lr_schedule=None, ema_epochs=None)
     offset = 0 if previous is None else int(estimator.n_epochs_)
     fitted = []
     with contextlib.ExitStack() as opened:
@@ -272,9 +269,12 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
             train_ds = subset(train_idx)
             valid_ds = None if valid_idx is None else subset(valid_idx)
             old = None if previous is None else previous[i]
-            net = _continue_net(
-                estimator, old, params, train_ds, valid_ds, seed, offset, partial
+            net, plan = _continue_net(
+                estimator, old, device, train_ds, valid_ds, seed, offset, partial
             )
+            if i == 0:  # the values users ask about, as this call resolved them
+                estimator.patience_ = plan.patience
+                estimator.batch_size_ = plan.batch_size
             fitted.append((net, valid_ds))
         if not partial or previous is None:
             estimator._calibrate(fitted)
@@ -284,7 +284,7 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
     warn_if_diverged(estimator, stacklevel=5)
 
 
-def _continue_net(estimator, old, params, train_ds, valid_ds, seed, offset, partial):
+def _continue_net(estimator, old, device, train_ds, valid_ds, seed, offset, partial):
     """Train one network further from ``old`` (None: a new network)."""
     # Fresh randomness for these epochs, reproducible from the seed.
     mixed = int(np.random.SeedSequence([seed, offset]).generate_state(1)[0])
@@ -294,7 +294,7 @@ def _continue_net(estimator, old, params, train_ds, valid_ds, seed, offset, part
             module, callbacks, frozen_norm = estimator._prepare_module(
                 estimator._n_outputs()
             )
-            batch_size = estimator._resolve_batch_size(len(train_ds))
+            batch_size = None
         else:
             # A copy, so that a failure on the way leaves the fitted model
             # as it was.
@@ -303,18 +303,15 @@ def _continue_net(estimator, old, params, train_ds, valid_ds, seed, offset, part
             frozen_norm = list(getattr(old, "frozen_norm_", []))
             # With "auto", the batch size the network has trained with so
             # far, rather than one sized for this (maybe small) chunk.
-            batch_size = (
-                int(old.batch_size)
-                if estimator.batch_size == "auto"
-                else estimator._resolve_batch_size(len(train_ds))
-            )
-        params = {**params, "patience": estimator._resolve_patience(len(train_ds))}
+            batch_size = int(old.batch_size) if estimator.batch_size == "auto" else None
+        plan = resolve_plan(estimator, device, len(train_ds), batch_size=batch_size)
+        if partial:  # one epoch per call: no schedule over epochs, no averaging
+            plan = plan.replace(lr_schedule=None, ema_epochs=None)
         config = NetConfig(
             criterion=estimator._criterion(),
             score=estimator._score_logits,
             train_dataset=train_ds,
             valid_dataset=valid_ds,
-            batch_size=batch_size,
             transform=estimator._training_transform(),
             num_workers=estimator._num_workers(),
             extra_callbacks=callbacks,
@@ -322,7 +319,11 @@ def _continue_net(estimator, old, params, train_ds, valid_ds, seed, offset, part
         )
         accelerator = active_accelerator()
         net = build_net(
-            params, module, config, np.random.default_rng(mixed), accelerator
+            plan,
+            module,
+            config,
+            np.random.default_rng(mixed),
+            net_choice(accelerator, train_ds, plan.batch_size),
         )
         if not partial:
             start = None if old is None else old.module_
@@ -340,7 +341,7 @@ def _continue_net(estimator, old, params, train_ds, valid_ds, seed, offset, part
             raise
         if accelerator is not None:
             net = net.to_plain_net()
-    return net
+    return net, plan
 
 
 def _carry_optimizer(old, net) -> None:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import torch
 from sklearn.utils._param_validation import InvalidParameterError
 
-__all__ = ["MAX_CHARS", "brief_parameter_errors", "describe_value"]
+__all__ = ["MAX_CHARS", "brief_parameter_errors", "describe_error", "describe_value"]
 
 #: Longest description of a value that a message echoes.
 MAX_CHARS = 80
@@ -98,3 +98,12 @@ def brief_parameter_errors(estimator):
         raise InvalidParameterError(
             f"{message[:got]}. Got {describe_value(value)} instead."
         ) from None
+
+
+def describe_error(exc: BaseException) -> str:
+    """``"Type: first sentence"`` of an exception, for one-line messages."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = text.split(". ", 1)[0]
+    if len(text) > 150:
+        text = text[:147] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

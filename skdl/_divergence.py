@@ -1,7 +1,7 @@
 """Training whose loss explodes without becoming NaN: say so at the end of fit.
 
 Too high a learning rate does not always overflow to NaN (which
-:class:`skdl._net.SkdlNet` catches at the batch and refuses): Adam at
+:class:`skdl._training.net.SkdlNet` catches at the batch and refuses): Adam at
 ``lr=1e6`` drives the training loss of an easy problem to 1e20 and beyond and
 ends at chance level, with finite weights. The loss of such a model lies far
 above the loss of a model that ignores its inputs, which any network that

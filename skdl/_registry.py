@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import torch
@@ -159,8 +160,90 @@ class _OneCycleLR(torch.optim.lr_scheduler.OneCycleLR):
         super().__init__(optimizer, **kwargs)
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """A learning-rate schedule: how to build it and what it watches.
+
+    Attributes
+    ----------
+    build : callable
+        ``build(lr=, max_epochs=, total_steps=, patience=) -> dict``: the
+        scheduler's ``policy`` and its own arguments.
+    step_every : {"batch", "epoch"}
+        When skorch steps the scheduler.
+    monitors_loss : bool, default=False
+        Whether it steps on the loss (the validation loss when there is a
+        validation split, else the training loss).
+    """
+
+    build: Callable[..., dict]
+    step_every: str
+    monitors_loss: bool = False
+
+
+#: Learning-rate schedules by name (``None`` keeps the rate constant). A new
+#: schedule is one entry here; the estimators' ``lr_schedule`` accepts every
+#: key.
+LR_SCHEDULES: dict[str, Schedule] = {
+    "cosine": Schedule(
+        lambda lr, max_epochs, total_steps, patience: {
+            "policy": torch.optim.lr_scheduler.CosineAnnealingLR,
+            "T_max": total_steps,
+        },
+        "batch",
+    ),
+    "cosine_warmup": Schedule(
+        lambda lr, max_epochs, total_steps, patience: {
+            "policy": torch.optim.lr_scheduler.LambdaLR,
+            "lr_lambda": _WarmupCosine(total_steps),
+        },
+        "batch",
+    ),
+    "onecycle": Schedule(
+        lambda lr, max_epochs, total_steps, patience: {
+            "policy": _OneCycleLR,
+            "max_lr": lr,
+            "total_steps": total_steps,
+        },
+        "batch",
+    ),
+    # Waits a third of the early-stopping patience before lowering the
+    # rate, so that it acts before training stops.
+    "plateau": Schedule(
+        lambda lr, max_epochs, total_steps, patience: {
+            "policy": torch.optim.lr_scheduler.ReduceLROnPlateau,
+            "factor": 0.2,
+            "patience": max(1, patience // 3),
+        },
+        "epoch",
+        monitors_loss=True,
+    ),
+    "step": Schedule(
+        lambda lr, max_epochs, total_steps, patience: {
+            "policy": torch.optim.lr_scheduler.StepLR,
+            "step_size": max(1, max_epochs // 3),
+            "gamma": 0.1,
+        },
+        "epoch",
+    ),
+    "exponential": Schedule(
+        lambda lr, max_epochs, total_steps, patience: {
+            "policy": torch.optim.lr_scheduler.ExponentialLR,
+            "gamma": 0.95,
+        },
+        "epoch",
+    ),
+}
+
+
 def schedule_spec(
-    name: str, *, lr: float, max_epochs: int, steps_per_epoch: int, patience: int
+    name: str,
+    *,
+    lr: float,
+    max_epochs: int,
+    steps_per_epoch: int,
+    patience: int,
+    has_valid: bool = True,
 ) -> dict:
     """Keyword arguments for :class:`skorch.callbacks.LRScheduler`.
 
@@ -175,65 +258,28 @@ def schedule_spec(
     steps_per_epoch : int
         Training batches per epoch, for schedules that step every batch.
     patience : int
-        The estimator's early-stopping patience; ``"plateau"`` waits a third
-        of it before lowering the rate, so it acts before training stops.
+        The early-stopping patience.
+    has_valid : bool, default=True
+        Whether there is a validation split, which a schedule that monitors
+        the loss watches (else the training loss).
 
     Returns
     -------
     spec : dict
-        ``policy``, ``step_every`` and the scheduler's own arguments.
+        ``policy``, ``step_every``, ``monitor`` where the schedule watches
+        the loss, and the scheduler's own arguments.
     """
+    schedule = LR_SCHEDULES.get(name)
+    if schedule is None:
+        raise ValueError(
+            f"lr_schedule must be one of {tuple(LR_SCHEDULES)}, got "
+            f"{describe_value(name)}."
+        )
     total = max(1, max_epochs * steps_per_epoch)
-    if name == "cosine":
-        return {
-            "policy": torch.optim.lr_scheduler.CosineAnnealingLR,
-            "T_max": total,
-            "step_every": "batch",
-        }
-    if name == "cosine_warmup":
-        return {
-            "policy": torch.optim.lr_scheduler.LambdaLR,
-            "lr_lambda": _WarmupCosine(total),
-            "step_every": "batch",
-        }
-    if name == "onecycle":
-        return {
-            "policy": _OneCycleLR,
-            "max_lr": lr,
-            "total_steps": total,
-            "step_every": "batch",
-        }
-    if name == "plateau":
-        return {
-            "policy": torch.optim.lr_scheduler.ReduceLROnPlateau,
-            "factor": 0.2,
-            "patience": max(1, patience // 3),
-            "step_every": "epoch",
-        }
-    if name == "step":
-        return {
-            "policy": torch.optim.lr_scheduler.StepLR,
-            "step_size": max(1, max_epochs // 3),
-            "gamma": 0.1,
-            "step_every": "epoch",
-        }
-    if name == "exponential":
-        return {
-            "policy": torch.optim.lr_scheduler.ExponentialLR,
-            "gamma": 0.95,
-            "step_every": "epoch",
-        }
-    raise ValueError(
-        f"lr_schedule must be one of {LR_SCHEDULES}, got {describe_value(name)}."
+    spec = schedule.build(
+        lr=lr, max_epochs=max_epochs, total_steps=total, patience=patience
     )
-
-
-#: Learning-rate schedules by name (``None`` keeps the rate constant).
-LR_SCHEDULES: tuple[str, ...] = (
-    "cosine",
-    "cosine_warmup",
-    "onecycle",
-    "plateau",
-    "step",
-    "exponential",
-)
+    spec["step_every"] = schedule.step_every
+    if schedule.monitors_loss:
+        spec["monitor"] = "valid_loss" if has_valid else "train_loss"
+    return spec

@@ -153,14 +153,8 @@ def search_space(estimator) -> dict:
     >>> sorted(search_space(clf))[:3]
     ['activation', 'batch_size', 'dropout']
     """
-    from .tabular._base import TabularMixin
-    from .vision import ImageClassifier
-
     model, prefix = _find_skdl_step(estimator)
-    if isinstance(model, TabularMixin):
-        space = _tabular_space(model)
-    elif isinstance(model, ImageClassifier):
-        space = _image_space(model)
-    else:  # a skdl estimator this function does not know yet
-        space = _common_space()
+    # The estimator says which ranges fit it (``_search_space``), so this
+    # function imports no estimator family.
+    space = model._search_space()
     return {f"{prefix}{k}": v for k, v in space.items()}

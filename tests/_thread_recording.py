@@ -2,7 +2,7 @@
 
 Shared by ``test_parallel.py`` and ``test_dask.py``. The count of fits
 training at once is kept here, independently of skdl's own count in
-:mod:`skdl._parallel`, so that the tests check skdl against it.
+:mod:`skdl._training.parallel`, so that the tests check skdl against it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import torch
 from skorch.callbacks import Callback
 
 from skdl import TabularClassifier
-from skdl._parallel import available_cores
+from skdl._training.parallel import available_cores
 
 _lock = threading.Lock()
 _training = 0

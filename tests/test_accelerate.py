@@ -25,7 +25,7 @@ import torch
 from sklearn.datasets import load_breast_cancer
 
 from skdl import TabularClassifier, TrainingDivergedError, use_accelerator
-from skdl._net import SkdlNet
+from skdl._training.net import SkdlNet
 
 accelerate = pytest.importorskip(
     "accelerate", reason='needs accelerate: pip install "skdl[accelerate]"'

@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback, EarlyStopping
 
 from skdl import ImageClassifier, TabularClassifier, TabularRegressor
-from skdl._callbacks import use_colour
+from skdl._training.callbacks import use_colour
 
 ANSI = re.compile(r"\x1b\[")
 

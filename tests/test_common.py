@@ -11,11 +11,15 @@ check's 2-D data ``(n, d)`` as ``n`` images of 1 x d pixels and otherwise
 changes nothing.
 """
 
+import inspect
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import skdl
 from skdl import ImageClassifier, TabularClassifier, TabularRegressor
+from skdl._base import BaseDLEstimator
 
 
 class ImagesAs2D(ImageClassifier):
@@ -37,12 +41,40 @@ class ImagesAs2D(ImageClassifier):
 
 FAST = dict(hidden_layer_sizes=(32,), max_epochs=30, lr=1e-2, random_state=0)
 
+
+def public_classes(base: type) -> list[type]:
+    """Every concrete subclass of ``base`` that skdl's public namespaces export.
+
+    Discovered rather than listed (as imbalanced-learn's common tests do), so
+    that a new estimator or augmenter is checked without editing this file.
+    """
+    found = {}
+    for module in (skdl, skdl.tabular, skdl.vision, skdl.augment):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, base)
+                and obj is not base
+                and not inspect.isabstract(obj)
+                and not obj.__name__.startswith("_")
+            ):
+                found[obj.__qualname__] = obj
+    return [found[name] for name in sorted(found)]
+
+
+#: Fast settings by class; a new estimator runs with its defaults and few
+#: epochs until it gets an entry here.
+FAST_SETTINGS = {
+    TabularClassifier: FAST,
+    TabularRegressor: FAST,
+    ImageClassifier: dict(max_epochs=5, random_state=0),
+}
+
 ESTIMATORS = [
-    TabularClassifier(**FAST),
-    TabularRegressor(**FAST),
-    ImageClassifier(max_epochs=5, random_state=0),
-    ImagesAs2D(max_epochs=5, lr=1e-2, random_state=0),
-]
+    cls(**FAST_SETTINGS.get(cls, dict(max_epochs=5, random_state=0)))
+    for cls in public_classes(BaseDLEstimator)
+] + [ImagesAs2D(max_epochs=5, lr=1e-2, random_state=0)]
 
 _SW_EQUIVALENCE = (
     "Minibatch training with shuffling and a validation split: repeating a "
@@ -93,3 +125,24 @@ def _expected_failed_checks(estimator):
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_discovery_finds_every_public_estimator():
+    # The discovery itself is tested: it must see the three estimators.
+    names = {cls.__name__ for cls in public_classes(BaseDLEstimator)}
+    assert {"TabularClassifier", "TabularRegressor", "ImageClassifier"} <= names
+
+
+def test_every_public_augmenter_is_checked():
+    """The augmenters' checks (tests/augment) cover every public augmenter."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent / "augment" / "test_augment_sklearn_compat.py"
+    spec = importlib.util.spec_from_file_location("_augment_checks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    checked = {type(aug) for aug in module.AUGMENTERS}
+    public = set(public_classes(skdl.augment.BaseAugmenter))
+    assert public, "no public augmenter found"
+    assert public <= checked, sorted(c.__name__ for c in public - checked)

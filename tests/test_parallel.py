@@ -28,7 +28,7 @@ from sklearn.model_selection import GridSearchCV
 
 import skdl._base
 from skdl import TabularClassifier, TrainingDivergedError, _parallel
-from skdl._parallel import available_cores, share_threads, thread_budget
+from skdl._training.parallel import available_cores, share_threads, thread_budget
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=4, random_state=0, device="cpu")
 GRID = {"lr": [1e-3, 3e-3], "dropout": [0.0, 0.1]}

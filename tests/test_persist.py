@@ -12,7 +12,7 @@ from sklearn.datasets import load_iris, make_regression
 
 import skdl
 from skdl import ImageClassifier, TabularClassifier, TabularRegressor
-from skdl._model_file import checksum
+from skdl._persistence.model_file import checksum
 from skdl.augment import GaussianNoise
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=3, random_state=0)

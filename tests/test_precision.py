@@ -18,8 +18,8 @@ from sklearn.datasets import load_breast_cancer
 from torch import nn
 
 from skdl import TabularClassifier, TrainingDivergedError
-from skdl._data import BatchIterator, TensorDataset
-from skdl._net import SkdlNet
+from skdl._training.data import BatchIterator, TensorDataset
+from skdl._training.net import SkdlNet
 
 FAST = dict(hidden_layer_sizes=(32,), max_epochs=15, random_state=0, device="cpu")
 

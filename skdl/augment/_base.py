@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn_compat.base import _fit_context
 
-from .._pixels import channel_layout, check_integer_range, pixel_scale
+from ..vision._pixels import channel_layout, check_integer_range, pixel_scale
 
 __all__ = ["BaseAugmenter"]
 
@@ -71,6 +71,14 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
     _input_kinds: frozenset[str] = frozenset({"image", "tabular"})
     #: Advice appended to the error raised for a batch of the wrong kind.
     _other_kind_hint: str = ""
+    #: Capabilities the estimators ask about (declared here, so every
+    #: augmenter has them): perturbs each numeric column on its own, so the
+    #: tabular estimators pass only the value columns of ``"x_num"``, not the
+    #: missing-value indicators.
+    _value_columns_only: bool = False
+    #: Works on pixels in [0, 1], so ImageClassifier refuses images it cannot
+    #: read as pixels.
+    _needs_pixels: bool = False
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -198,7 +206,7 @@ def _images_to_tensor(X) -> tuple[torch.Tensor, Callable[[torch.Tensor], np.ndar
 
     Accepts arrays of shape (n, H, W), (n, H, W, C) or (n, C, H, W) with 1,
     3 or 4 channels, read as :class:`skdl.ImageClassifier` reads them (see
-    :mod:`skdl._pixels`): integer images hold values in [0, 255], float
+    :mod:`skdl.vision._pixels`): integer images hold values in [0, 255], float
     images [0, 1], or [0, 255] when values exceed 1. The returned function
     restores an augmented tensor to the input's layout and dtype.
     """

@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, validate_params
 from skorch.callbacks import Callback
 
 from .._base import BaseDLEstimator
-from .._interrupt import StopTraining
+from .._training.interrupt import StopTraining
 from ..exceptions import TrainingDivergedError
 from ._display import _pyplot
 

@@ -318,7 +318,7 @@ def diagnose(estimator) -> DiagnosisReport:
     params = est.get_params(deep=False)
     stopper = dict(est.net_.callbacks_).get("early_stopping")
     if stopper is not None:
-        params["patience"] = stopper.patience  # what patience="auto" chose
+        params["patience"] = getattr(est, "patience_", stopper.patience)
     has_valid = "valid_loss" in history.columns
     base = baseline_loss(est)
     best, last = int(est.best_epoch_), int(history.index[-1])

@@ -15,8 +15,9 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from sklearn_compat.utils.validation import validate_data
 
 from .._base import BaseDLEstimator
-from .._data import TensorDataset
 from .._registry import make_activation
+from .._search import _tabular_space
+from .._training.data import TensorDataset
 from ..modules.mlp import TabularMLP
 from ._encoding import SCALERS, TabularEncoder, embedding_size
 
@@ -281,6 +282,9 @@ class TabularMixin(BaseDLEstimator):
             k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()
         }
         return TensorDataset(features, y, sample_weight)
+
+    def _search_space(self) -> dict:
+        return _tabular_space(self)
 
     def _training_transform(self):
         transform = super()._training_transform()

@@ -240,6 +240,12 @@ or None, default="robust_clip"
         Number of epochs run.
     n_iter_ : int
         Same as ``n_epochs_``, for scikit-learn tooling.
+    patience_ : int
+        The early-stopping patience the last training call used
+        (``patience="auto"`` resolved for its number of training rows).
+    batch_size_ : int
+        The batch size the last training call used (``batch_size="auto"``
+        resolved for its number of training rows).
     temperatures_ : ndarray of shape (n_ensemble,)
         The softmax temperature of each member (1 without calibration).
     transfer_report_ : TransferReport or None

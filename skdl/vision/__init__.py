@@ -1,5 +1,6 @@
 """Image estimators, image inputs and backbones."""
 
+from . import _families  # noqa: F401 - declares torchvision's block rules
 from ._backbones import classification_models
 from ._classifier import ImageClassifier
 

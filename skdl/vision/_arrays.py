@@ -10,14 +10,14 @@ import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as TF
 
-from .._pixels import (
+from ._decode import pil_images_to_arrays
+from ._pixels import (
     channel_layout,
     check_integer_range,
     float_pixel_scale,
     float_stats,
     in_range,
 )
-from ._decode import pil_images_to_arrays
 
 __all__ = ["INFER", "ImagePrepare", "as_image_tensor", "image_size_tuple"]
 
@@ -155,7 +155,7 @@ def as_image_tensor(
     """Validate in-memory images and return them as an (N, C, H, W) tensor.
 
     uint8 images stay uint8 (converted per batch, to save memory); other
-    images become float32 in [0, 1] by the rule of :mod:`skdl._pixels`:
+    images become float32 in [0, 1] by the rule of :mod:`skdl.vision._pixels`:
     integers hold [0, 255], floats [0, 1], or [0, 255] when values exceed
     1. A list of differently sized images is resized to
     ``image_size``, which must then be set.
@@ -169,7 +169,7 @@ def as_image_tensor(
         Target size, used here only for lists of mixed sizes.
     float_scale : "infer", float or None, default="infer"
         How float images are read. ``"infer"`` (at fit) reads the range off
-        X, by :func:`skdl._pixels.pixel_scale`. A number (the fitted
+        X, by :func:`skdl.vision._pixels.pixel_scale`. A number (the fitted
         convention, 1 or 255) divides floats by it and refuses floats
         outside [0, that number], so that an image's reading never depends
         on the other images of the call. None (a model fitted on floats

@@ -17,15 +17,11 @@ import torch
 import torchvision
 from torch import nn
 
-from .._describe import describe_value
-from .._weights import (
-    TransferReport,
-    build_pretrained,
-    check_weights_path,
-    describe_error,
-)
+from .._describe import describe_error, describe_value
+from ..finetune import TransferReport
 from ..modules.cnn import CompactCNN
 from ._timm import build_timm, is_timm
+from ._weights import build_pretrained, check_weights_path
 
 __all__ = [
     "Backbone",

@@ -14,12 +14,13 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._accelerate import active_accelerator
 from .._base import BaseDLEstimator
-from .._data import TensorDataset
 from .._describe import describe_value
 from .._registry import make_activation
+from .._search import _image_space
 from .._tasks import ClassifierTaskMixin
+from .._training.accelerate import active_accelerator
+from .._training.data import TensorDataset
 from ..modules.cnn import ImageNetwork
 from ._arrays import INFER, ImagePrepare, as_image_tensor, image_size_tuple
 from ._backbones import build_backbone, check_input_size
@@ -282,6 +283,12 @@ default="auto"
         ``duration``.
     best_epoch_, n_epochs_, n_iter_ : int
         Epoch whose weights were kept; epochs run.
+    patience_ : int
+        The early-stopping patience the last training call used
+        (``patience="auto"`` resolved for its number of training rows).
+    batch_size_ : int
+        The batch size the last training call used (``batch_size="auto"``
+        resolved for its number of training rows).
     net_ : skorch.NeuralNet
         The fitted skorch net.
     nets_ : list of skorch.NeuralNet
@@ -503,6 +510,9 @@ default="auto"
         if getattr(self, "input_kind_", "array") != "files":
             return 0
         return min(4, os.cpu_count() or 1)
+
+    def _search_space(self) -> dict:
+        return _image_space(self)
 
     def _resolve_batch_size(self, n_train: int) -> int:
         if self.batch_size == "auto":

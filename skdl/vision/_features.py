@@ -29,7 +29,7 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.utils.data import Dataset
 
-from .._freeze import backbone_frozen
+from ..finetune._freeze import backbone_frozen
 
 __all__ = ["CACHE_LIMIT_BYTES", "CachedFeatures", "cache_frozen_features"]
 

@@ -5,7 +5,7 @@ pandas Series, or a DataFrame column) and checks that the files exist;
 :func:`scan_images` reads their headers; :class:`FileImageDataset` holds only
 the paths and decodes each batch when it is needed, in the main process or in
 DataLoader worker processes. It implements the batch protocol of
-:class:`skdl._data.TensorDataset`, so skdl's estimators train on it unchanged.
+:class:`skdl._training.data.TensorDataset`, so skdl's estimators train on it unchanged.
 
 Worker processes
 ----------------

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from torch import nn
 
-from .._weights import describe_error
+from .._describe import describe_error
 
 __all__ = [
     "TIMM_PREFIX",
@@ -124,7 +124,7 @@ def is_timm_file(weights) -> bool:
 def holds_skdl_network(path) -> bool:
     """Whether the file holds a whole skdl network (saved by ``save_weights``),
     which skdl transfers itself, rather than a bare model for timm to load."""
-    from .._weights import read_weights_file
+    from ..finetune import read_weights_file
 
     state = read_weights_file(path)
     if isinstance(state, dict) and "state_dict" in state:

@@ -10,7 +10,7 @@ from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.metrics import r2_score
 
 from skdl import TabularClassifier, TabularRegressor
-from skdl._averaging import ema_decay
+from skdl._training.averaging import ema_decay
 from skdl.modules import (
     PeriodicEmbedding,
     PiecewiseLinearEmbedding,

@@ -9,7 +9,7 @@ from sklearn.datasets import load_wine
 from sklearn.model_selection import GridSearchCV
 
 from skdl import TabularClassifier, TabularRegressor
-from skdl._data import AugmentTransform
+from skdl._training.data import AugmentTransform
 from skdl.augment import GaussianNoise, Mixup
 from skdl.augment._base import BaseAugmenter
 from skdl.modules.mlp import TabularMLP

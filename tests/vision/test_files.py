@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from skdl._data import BatchIterator
+from skdl._training.data import BatchIterator
 from skdl.vision._decode import decode_image
 from skdl.vision._files import (
     FileImageDataset,

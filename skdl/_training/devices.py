@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ._accelerate import active_accelerator
+from .accelerate import active_accelerator
 
 __all__ = ["check_precision", "resolve_device"]
 

@@ -1,6 +1,6 @@
 """Fitted state as plain data: JSON values plus a table of numeric arrays.
 
-The safe model format (:mod:`skdl._persist`) stores everything but tensors as
+The safe model format (:mod:`skdl._persistence.mixin`) stores everything but tensors as
 JSON and never unpickles anything, so what it can store is spelled out here:
 JSON's own types, tuples, dicts with any plain keys, NumPy scalars and arrays
 (numeric arrays go to the tensor table, object and string arrays to JSON),
@@ -29,9 +29,9 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from . import augment
-from ._weights import TransferReport
-from .tabular._encoding import MedianImputer, RobustSmoothClip, TabularEncoder
+from .. import augment
+from ..finetune import TransferReport
+from ..tabular._encoding import MedianImputer, RobustSmoothClip, TabularEncoder
 
 __all__ = ["Unstorable", "decode", "encode", "fingerprint"]
 

@@ -7,12 +7,12 @@ The implementation behind :mod:`skdl.finetune`'s ``freeze`` and
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 
-import torchvision
 from skorch.callbacks import Callback
 from torch import nn
 
-from ._weights import _is_under
+from ._transfer import _is_under
 
 __all__ = [
     "Unfreeze",
@@ -20,7 +20,23 @@ __all__ = [
     "block_prefixes",
     "freeze_parameters",
     "frozen_norm_layers",
+    "register_block_rule",
 ]
+
+#: Block rules of backbone families that the generic rules of
+#: :func:`block_prefixes` do not cover, tried first and in order. A rule takes
+#: the backbone and the prefix of its parameter names (``"backbone."`` or
+#: ``""``) and returns the blocks, or None when the backbone is not of its
+#: family. :mod:`skdl.vision._families` declares torchvision's, so this module
+#: knows no model library.
+BlockRule = Callable[[nn.Module, str], "list[tuple[str, ...]] | None"]
+BLOCK_RULES: list[BlockRule] = []
+
+
+def register_block_rule(rule: BlockRule) -> BlockRule:
+    """Declare the blocks of a backbone family (usable as a decorator)."""
+    BLOCK_RULES.append(rule)
+    return rule
 
 
 def block_prefixes(module: nn.Module) -> list[tuple[str, ...]]:
@@ -41,9 +57,10 @@ def block_prefixes(module: nn.Module) -> list[tuple[str, ...]]:
     backbone = getattr(module, "backbone", module)
     base = "backbone." if backbone is not module else ""
     head = tuple(getattr(module, "head_prefixes", ("head",)))
-    if isinstance(backbone, torchvision.models.ResNet):
-        stem = (base + "conv1", base + "bn1")
-        return [stem] + [(f"{base}layer{i}",) for i in range(1, 5)]
+    for rule in BLOCK_RULES:
+        blocks = rule(backbone, base)
+        if blocks is not None:
+            return blocks
     blocks_attr = getattr(backbone, "blocks", None)
     if isinstance(blocks_attr, nn.Sequential | nn.ModuleList):
         return [(f"{base}blocks.{i}",) for i in range(len(blocks_attr))]

@@ -1,4 +1,4 @@
-"""skdl's own skorch callbacks, used by :func:`skdl._net.build_net`.
+"""skdl's own skorch callbacks, used by :func:`skdl._training.net.build_net`.
 
 Kept apart from the net so that each stays short: early stopping with the
 lowest-loss restore (it ends training with :class:`StopTraining`, never a
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
-from ._interrupt import StopTraining
+from .interrupt import StopTraining
 
 __all__ = [
     "LowestLossEarlyStopping",

@@ -2,9 +2,9 @@
 
 :meth:`~PersistMixin.save` stores a whole fitted estimator in one zip file
 holding ``skdl.json`` (parameters, fitted attributes and the encoders as
-plain data, see :mod:`skdl._plain`) and ``tensors.safetensors`` (every
+plain data, see :mod:`skdl._persistence.plain`) and ``tensors.safetensors`` (every
 network's state dict and the numeric arrays); :func:`skdl.load`
-(:mod:`skdl._model_file`) reads it back without unpickling anything. A
+(:mod:`skdl._persistence.model_file`) reads it back without unpickling anything. A
 checksum over both parts catches files that were truncated, corrupted or
 edited.
 
@@ -26,8 +26,8 @@ from pathlib import Path
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from . import finetune
-from ._model_file import (
+from .. import finetune
+from .model_file import (
     FORMAT,
     FORMAT_VERSION,
     JSON_NAME,
@@ -110,7 +110,7 @@ class PersistMixin:
         return self._build_module(n_outputs)
 
     def _fingerprints(self) -> dict[str, str]:
-        from ._plain import fingerprint
+        from .plain import fingerprint
 
         return {
             name: fingerprint(getattr(self, name))
@@ -149,7 +149,7 @@ class PersistMixin:
         """
         import safetensors.torch
 
-        from ._plain import Unstorable, encode
+        from .plain import Unstorable, encode
 
         check_is_fitted(self)
         path = Path(path)

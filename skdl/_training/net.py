@@ -1,8 +1,9 @@
-"""The one place that turns an estimator's flat parameters into a skorch net.
+"""The one place that turns a resolved training plan into a skorch net.
 
 Estimators never build optimizers, callbacks or schedulers themselves: they
-call :func:`build_net` with their validated parameters, a module and the
-datasets, and keep the returned net as ``net_``.
+resolve their parameters into a :class:`~skdl._training.plan.TrainingPlan`,
+call :func:`build_net` with it, a module and the datasets, and keep the
+returned net as ``net_``. Nothing here reads an estimator parameter.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 
-from ._averaging import WeightEMA, ema_decay
+from .._registry import schedule_spec
+from ..exceptions import TrainingDivergedError
+from .averaging import WeightEMA, ema_decay
 
-# Imported here too so that nets pickled before the callbacks moved to
-# skdl._callbacks still load.
-from ._callbacks import (
+# Imported here too so that nets pickled when the callbacks lived in this
+# module still load.
+from .callbacks import (
     LowestLossEarlyStopping,
     ProgressLog,
     RecordLR,
@@ -41,11 +44,10 @@ from ._callbacks import (
     _silent,
     user_callbacks,
 )
-from ._data import BatchIterator
-from ._interrupt import InterruptibleNetMixin
-from ._parallel import ShareThreads
-from ._registry import resolve_optimizer, schedule_spec
-from .exceptions import TrainingDivergedError
+from .data import BatchDataset, BatchIterator
+from .interrupt import InterruptibleNetMixin
+from .parallel import ShareThreads
+from .plan import TrainingPlan
 
 __all__ = ["AUTOCAST_DTYPES", "NetConfig", "SkdlNet", "build_net", "param_groups"]
 
@@ -70,7 +72,7 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
       losses, scores and predictions are computed in float32; ``"16-mixed"``
       on a GPU also scales the loss with a :class:`torch.amp.GradScaler`;
     * early stopping ends training without a ``KeyboardInterrupt``, so a
-      real Ctrl-C reaches the caller (see :mod:`skdl._interrupt`).
+      real Ctrl-C reaches the caller (see :mod:`skdl._training.interrupt`).
 
     Parameters
     ----------
@@ -365,7 +367,7 @@ def param_groups(
 
 @dataclass
 class NetConfig:
-    """Everything :func:`build_net` needs besides the estimator's parameters.
+    """Everything :func:`build_net` needs besides the training plan.
 
     Attributes
     ----------
@@ -373,12 +375,10 @@ class NetConfig:
         Per-sample loss (``reduction="none"``).
     score : callable
         ``score(logits, y_true) -> float`` for the validation score.
-    train_dataset : dataset
-        Training data with a ``batches`` method.
-    valid_dataset : dataset or None
+    train_dataset : BatchDataset
+        Training data (the batch data protocol of ``data.py``).
+    valid_dataset : BatchDataset or None
         Validation data, scored every epoch; None trains on everything.
-    batch_size : int
-        Resolved batch size.
     transform : callable or None
         Augmentation applied to training batches only.
     num_workers : int
@@ -391,53 +391,60 @@ class NetConfig:
 
     criterion: nn.Module
     score: Callable[[torch.Tensor, torch.Tensor], float]
-    train_dataset: object
-    valid_dataset: object | None
-    batch_size: int
+    train_dataset: BatchDataset
+    valid_dataset: BatchDataset | None
     transform: Callable | None = None
     num_workers: int = 0
     extra_callbacks: list = field(default_factory=list)
     frozen_norm: list = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class NetChoice:
+    """A net class other than ``SkdlNet``, chosen by the caller of build_net."""
+
+    net_class: type
+    net_kwargs: dict
+    steps_per_epoch: int
+
+
 def build_net(
-    params: dict,
+    plan: TrainingPlan,
     module: nn.Module,
     config: NetConfig,
     rng: np.random.Generator,
-    accelerator=None,
+    choice: NetChoice | None = None,
 ) -> SkdlNet:
-    """Build (not fit) the skorch net for validated estimator parameters.
+    """Build (not fit) the skorch net that carries out ``plan``.
 
     Parameters
     ----------
-    params : dict
-        The estimator's ``get_params(deep=False)``, already validated.
+    plan : TrainingPlan
+        Every hyperparameter of the fit, resolved.
     module : torch.nn.Module
         The network to train.
     config : NetConfig
         Task and data specifics.
     rng : numpy.random.Generator
         Shuffling randomness for the training batches.
-    accelerator : accelerate.Accelerator or None, default=None
-        Train through it (see :func:`skdl.use_accelerator`); the net is then
-        an ``AcceleratedSkdlNet`` on the accelerator's device.
+    choice : NetChoice or None, default=None
+        Another net class to build, such as the accelerator-aware net of
+        :func:`skdl._training.accelerate.net_choice`; None builds a
+        ``SkdlNet``.
 
     Returns
     -------
     net : SkdlNet
         Ready for ``net.fit(config.train_dataset, None)``.
     """
+    # The caller picks the net class (see ``accelerate.net_choice``), so the
+    # engine's core never imports the accelerator layer built on top of it.
     net_class, extra = SkdlNet, {}
-    steps_per_epoch = config.train_dataset.n_batches(config.batch_size)
-    if accelerator is not None:
-        from ._accelerate import AcceleratedSkdlNet, shard_batches
-
-        net_class, extra = AcceleratedSkdlNet, {"accelerator": accelerator}
-        steps_per_epoch = shard_batches(
-            len(config.train_dataset), config.batch_size, accelerator
-        )
-    verbose = int(params["verbose"])
+    steps_per_epoch = config.train_dataset.n_batches(plan.batch_size)
+    if choice is not None:
+        net_class, extra = choice.net_class, dict(choice.net_kwargs)
+        steps_per_epoch = choice.steps_per_epoch
+    verbose = plan.verbose
     sink = print if verbose else _silent
     has_valid = config.valid_dataset is not None
     callbacks: list = [("record_lr", RecordLR()), ("share_threads", ShareThreads())]
@@ -474,50 +481,45 @@ def build_net(
                 "early_stopping",
                 LowestLossEarlyStopping(
                     monitor="valid_loss",
-                    patience=params["patience"],
-                    threshold=params["tol"],
+                    patience=plan.patience,
+                    threshold=plan.tol,
                     threshold_mode="abs",
                     load_best=True,
                     sink=sink,
                 ),
             )
         )
-    if params.get("ema_epochs"):
-        decay = ema_decay(params["ema_epochs"], steps_per_epoch)
+    if plan.ema_epochs:
+        decay = ema_decay(plan.ema_epochs, steps_per_epoch)
         callbacks.append(("weight_ema", WeightEMA(decay)))
-    if params["lr_schedule"] is not None:
+    if plan.lr_schedule is not None:
         spec = schedule_spec(
-            params["lr_schedule"],
-            lr=params["lr"],
-            max_epochs=params["max_epochs"],
+            plan.lr_schedule,
+            lr=plan.lr,
+            max_epochs=plan.max_epochs,
             steps_per_epoch=steps_per_epoch,
-            patience=params["patience"],
+            patience=plan.patience,
+            has_valid=has_valid,
         )
-        if params["lr_schedule"] == "plateau":
-            spec["monitor"] = "valid_loss" if has_valid else "train_loss"
         callbacks.append(("lr_scheduler", LRScheduler(**spec)))
     callbacks.extend(config.extra_callbacks)
-    callbacks.extend(user_callbacks(params.get("callbacks")))
+    callbacks.extend(user_callbacks(plan.callbacks))
     if verbose:
         # A table row per epoch with the fit's progress (stdout) and, on a
         # terminal, a bar over each epoch's batches (tqdm, on stderr), whose
         # redrawn lines would only clutter a log file.
         if sys.stderr is not None and sys.stderr.isatty():
             callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="auto")))
-        log = ProgressLog(params["max_epochs"], may_stop_early=has_valid)
+        log = ProgressLog(plan.max_epochs, may_stop_early=has_valid)
         callbacks.append(("print_log", log))
-
-    device = params["device"]
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
 
     net = net_class(
         module,
         criterion=config.criterion,
-        optimizer=resolve_optimizer(params["optimizer"]),
-        lr=params["lr"],
-        max_epochs=params["max_epochs"],
-        batch_size=config.batch_size,
+        optimizer=plan.optimizer,
+        lr=plan.lr,
+        max_epochs=plan.max_epochs,
+        batch_size=plan.batch_size,
         iterator_train=BatchIterator,
         iterator_valid=BatchIterator,
         iterator_train__shuffle=True,
@@ -527,12 +529,12 @@ def build_net(
         iterator_valid__num_workers=config.num_workers,
         train_split=predefined_split(config.valid_dataset) if has_valid else None,
         callbacks=callbacks,
-        l1=params["l1"],
-        weight_decay=params["weight_decay"],
-        backbone_lr_scale=params.get("backbone_lr_scale", 1.0),
-        precision=params.get("precision", "32"),
-        compile=params.get("compile", False),
-        device=device,
+        l1=plan.l1,
+        weight_decay=plan.weight_decay,
+        backbone_lr_scale=plan.backbone_lr_scale,
+        precision=plan.precision,
+        compile=plan.compile,
+        device=plan.device,
         verbose=verbose,
         **extra,
     )

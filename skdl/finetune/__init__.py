@@ -25,16 +25,19 @@ trains the head on them (``skdl/vision/_features.py``).
 
 from __future__ import annotations
 
-from ._freeze import Unfreeze, block_prefixes, freeze_parameters, frozen_norm_layers
-from ._weights import (
+from ._freeze import (
+    Unfreeze,
+    block_prefixes,
+    freeze_parameters,
+    frozen_norm_layers,
+)
+from ._transfer import (
     TransferReport,
     WeightsMismatchWarning,
     cpu_state_dict,
-    hub_checkpoint_path,
     load_state_dict,
     load_state_dict_strict,
     read_weights_file,
-    torchvision_weights,
     transfer_weights,
 )
 
@@ -53,3 +56,14 @@ __all__ = [
     "torchvision_weights",
     "transfer_weights",
 ]
+
+
+def __getattr__(name: str):
+    # torchvision's weights names belong to skdl.vision; they are served from
+    # here, on first use, for the public API, so that this module (the generic
+    # half of fine-tuning) imports no model library.
+    if name in ("torchvision_weights", "hub_checkpoint_path"):
+        from ..vision import _weights
+
+        return getattr(_weights, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

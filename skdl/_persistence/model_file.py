@@ -1,7 +1,7 @@
 """Reading the safe model file that an estimator's ``save`` writes.
 
 :func:`load` checks the file's format, version and checksum, decodes its
-JSON part with :func:`skdl._plain.decode` (which names classes from an
+JSON part with :func:`skdl._persistence.plain.decode` (which names classes from an
 allow-list only), rebuilds each network with the estimator's own module
 builder and loads its tensors from the safetensors part strictly. Nothing
 is unpickled.
@@ -19,7 +19,7 @@ from pathlib import Path
 import sklearn
 import torch
 
-from . import finetune
+from .. import finetune
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load"]
 
@@ -46,8 +46,8 @@ def is_stored_attribute(name: str) -> bool:
 
 def estimator_classes() -> dict:
     """The classes a model file may hold, by the name it records."""
-    from .tabular import TabularClassifier, TabularRegressor
-    from .vision import ImageClassifier
+    from ..tabular import TabularClassifier, TabularRegressor
+    from ..vision import ImageClassifier
 
     return {
         f"skdl.{cls.__name__}": cls
@@ -64,7 +64,7 @@ def checksum(content: dict, tensor_bytes: bytes) -> str:
 
 def versions() -> dict:
     """The versions of skdl, scikit-learn and torch, recorded in each file."""
-    from . import __version__
+    from .. import __version__
 
     return {
         "skdl": __version__,
@@ -110,7 +110,7 @@ def _read(path: Path) -> tuple[dict, bytes]:
     version = header.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         written = header.get("versions", {}).get("skdl", "an unknown version")
-        from . import __version__
+        from .. import __version__
 
         raise ValueError(
             f"{str(path)!r} was written by skdl {written} in model format "
@@ -168,7 +168,7 @@ def load(path, *, params=None, device=None, expected=None):
     """
     import safetensors.torch
 
-    from ._plain import FormatError, decode
+    from .plain import FormatError, decode
 
     path = Path(path)
     header, tensor_bytes = _read(path)
@@ -251,7 +251,7 @@ def _warn_versions(saved: dict, path: Path) -> None:
 def _device_here(saved: str, requested) -> str:
     """``requested`` (checked), else ``saved`` if it is here, else the CPU."""
     if requested is not None:
-        from ._devices import resolve_device
+        from .._training.devices import resolve_device
 
         return resolve_device(str(requested))
     kind = torch.device(saved).type
@@ -264,9 +264,9 @@ def _rebuild_net(estimator, index: int, meta: dict, tensors: dict, n_outputs, de
     """Build member ``index``'s network as fit did, then load its tensors."""
     from skorch.callbacks import EarlyStopping
 
-    from ._data import BatchIterator
-    from ._net import SkdlNet
-    from ._registry import resolve_optimizer
+    from .._registry import resolve_optimizer
+    from .._training.data import BatchIterator
+    from .._training.net import SkdlNet
 
     prefix = f"net.{index}."
     state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}

@@ -18,7 +18,7 @@ What skdl adds to skorch's mixin, and why:
   loss-driven schedules decide the same on every process;
 * a seed drawn with ``random_state=None`` comes from the main process, so
   all processes split and shuffle alike;
-* after training the net is an ordinary :class:`~skdl._net.SkdlNet` again:
+* after training the net is an ordinary :class:`~skdl._training.net.SkdlNet` again:
   the fitted estimator pickles and predicts without the accelerator.
 """
 
@@ -26,15 +26,19 @@ from __future__ import annotations
 
 import contextvars
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sized
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from skorch.callbacks import Callback
 from skorch.hf import AccelerateMixin
 
-from ._net import SkdlNet
+from .net import NetChoice, SkdlNet
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
 
 __all__ = [
     "AcceleratedSkdlNet",
@@ -95,12 +99,12 @@ def use_accelerator(accelerator) -> Iterator[object]:
         _accelerator.reset(token)
 
 
-def active_accelerator():
+def active_accelerator() -> Accelerator | None:
     """The accelerator of the enclosing :func:`use_accelerator`, or None."""
     return _accelerator.get()
 
 
-def shared_seed(random_state):
+def shared_seed(random_state: int | np.random.RandomState | None):
     """``random_state``, with None replaced by a seed all processes share."""
     accelerator = active_accelerator()
     if random_state is not None or accelerator is None:
@@ -113,7 +117,17 @@ def shared_seed(random_state):
     return broadcast_object_list(seed, from_process=0)[0]
 
 
-def shard_batches(n_rows: int, batch_size: int, accelerator) -> int:
+def net_choice(
+    accelerator: Accelerator | None, train_dataset: Sized, batch_size: int
+) -> NetChoice | None:
+    """The net to build for ``accelerator`` (None: a plain ``SkdlNet``)."""
+    if accelerator is None:
+        return None
+    steps = shard_batches(len(train_dataset), batch_size, accelerator)
+    return NetChoice(AcceleratedSkdlNet, {"accelerator": accelerator}, steps)
+
+
+def shard_batches(n_rows: int, batch_size: int, accelerator: Accelerator) -> int:
     """Training batches per epoch on each process."""
     return math.ceil((n_rows // accelerator.num_processes) / batch_size)
 

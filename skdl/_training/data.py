@@ -10,14 +10,49 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["AugmentTransform", "BatchIterator", "TensorDataset"]
+__all__ = ["AugmentTransform", "BatchDataset", "BatchIterator", "TensorDataset"]
 
 Batch = tuple[dict[str, torch.Tensor], "torch.Tensor | None"]
+
+
+@runtime_checkable
+class BatchDataset(Protocol):
+    """The batch data protocol: what the engine needs from a dataset.
+
+    :class:`TensorDataset` (tables, in-memory images) and
+    :class:`skdl.vision._files.FileImageDataset` (image files) provide it; a
+    new input kind's datasets provide it too, and the engine trains on them
+    unchanged.
+    """
+
+    def __len__(self) -> int:
+        """Number of rows."""
+
+    def batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        rng: np.random.Generator | None = None,
+        transform: Callable[[dict, torch.Tensor | None], Batch] | None = None,
+        **kwargs: object,
+    ) -> Iterator[Batch]:
+        """Yield ``(inputs, y)`` batches: a dict of named tensors, the target."""
+
+    def n_batches(self, batch_size: int) -> int:
+        """Number of batches of ``batch_size`` in one pass."""
+
+    def subset(self, index: np.ndarray) -> BatchDataset:
+        """The rows ``index``, as a dataset of the same kind."""
+
+    def close(self) -> None:
+        """Release workers or files, if any."""
 
 
 class TensorDataset(Dataset):
@@ -140,7 +175,7 @@ class BatchIterator:
 
     def __init__(
         self,
-        dataset,
+        dataset: BatchDataset,
         batch_size: int,
         shuffle: bool = False,
         rng: np.random.Generator | None = None,

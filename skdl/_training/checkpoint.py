@@ -400,7 +400,7 @@ def attach_checkpoint(estimator, net, seed: int, train_ds, valid_ds, start=None)
     estimator : BaseDLEstimator
         The estimator being fitted.
     net : SkdlNet
-        The net from :func:`skdl._net.build_net`.
+        The net from :func:`skdl._training.net.build_net`.
     seed : int
         The network's seed.
     train_ds, valid_ds : dataset
