@@ -27,7 +27,8 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import GridSearchCV
 
 import skdl._base
-from skdl import TabularClassifier, TrainingDivergedError, _parallel
+from skdl import TabularClassifier, TrainingDivergedError
+from skdl._training import parallel as _parallel
 from skdl._training.parallel import available_cores, share_threads, thread_budget
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=4, random_state=0, device="cpu")
