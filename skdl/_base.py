@@ -444,6 +444,34 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         """Post-process fitted ``(net, valid_dataset)`` pairs; see _tasks."""
         return None
 
+    def _build_training_net(
+        self, plan, module, callbacks, frozen_norm, train_ds, valid_ds, seed: int
+    ):
+        """The skorch net (not yet fitted) that trains ``module`` under ``plan``.
+
+        Shared by ``fit`` and the continued fits of :mod:`skdl._continue`.
+        Returns the net and the active accelerator (None without one).
+        """
+        config = NetConfig(
+            criterion=self._criterion(),
+            score=self._score_logits,
+            train_dataset=train_ds,
+            valid_dataset=valid_ds,
+            transform=self._training_transform(),
+            num_workers=self._num_workers(),
+            extra_callbacks=callbacks,
+            frozen_norm=frozen_norm,
+        )
+        accelerator = active_accelerator()
+        net = build_net(
+            plan,
+            module,
+            config,
+            np.random.default_rng(seed),
+            net_choice(accelerator, train_ds, plan.batch_size),
+        )
+        return net, accelerator
+
     def _fit_net(self, plan, train_ds, valid_ds, seed: int):
         """Build one skorch net for ``plan`` from ``seed``; fit it on ``train_ds``."""
         with torch.random.fork_rng(devices=[]):
@@ -452,23 +480,8 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
             train_ds, valid_ds, callbacks = self._cache_features(
                 module, train_ds, valid_ds, callbacks, plan.device
             )
-            config = NetConfig(
-                criterion=self._criterion(),
-                score=self._score_logits,
-                train_dataset=train_ds,
-                valid_dataset=valid_ds,
-                transform=self._training_transform(),
-                num_workers=self._num_workers(),
-                extra_callbacks=callbacks,
-                frozen_norm=frozen_norm,
-            )
-            accelerator = active_accelerator()
-            net = build_net(
-                plan,
-                module,
-                config,
-                np.random.default_rng(seed),
-                net_choice(accelerator, train_ds, plan.batch_size),
+            net, accelerator = self._build_training_net(
+                plan, module, callbacks, frozen_norm, train_ds, valid_ds, seed
             )
             net = attach_checkpoint(self, net, seed, train_ds, valid_ds)
             try:

@@ -39,10 +39,9 @@ from sklearn_compat.base import _fit_context
 from ._divergence import warn_if_diverged
 from ._plan import resolve_plan
 from ._sample_weights import check_user_weights, split_with_weight
-from ._training.accelerate import active_accelerator, net_choice, shared_seed
+from ._training.accelerate import shared_seed
 from ._training.checkpoint import attach_checkpoint
 from ._training.devices import check_precision, resolve_device
-from ._training.net import NetConfig, build_net
 from ._training.parallel import counting_fit, share_threads
 
 __all__ = ["ClassifierPartialFitMixin", "RegressorPartialFitMixin", "continue_fit"]
@@ -307,23 +306,8 @@ def _continue_net(estimator, old, device, train_ds, valid_ds, seed, offset, part
         plan = resolve_plan(estimator, device, len(train_ds), batch_size=batch_size)
         if partial:  # one epoch per call: no schedule over epochs, no averaging
             plan = plan.replace(lr_schedule=None, ema_epochs=None)
-        config = NetConfig(
-            criterion=estimator._criterion(),
-            score=estimator._score_logits,
-            train_dataset=train_ds,
-            valid_dataset=valid_ds,
-            transform=estimator._training_transform(),
-            num_workers=estimator._num_workers(),
-            extra_callbacks=callbacks,
-            frozen_norm=frozen_norm,
-        )
-        accelerator = active_accelerator()
-        net = build_net(
-            plan,
-            module,
-            config,
-            np.random.default_rng(mixed),
-            net_choice(accelerator, train_ds, plan.batch_size),
+        net, accelerator = estimator._build_training_net(
+            plan, module, callbacks, frozen_norm, train_ds, valid_ds, mixed
         )
         if not partial:
             start = None if old is None else old.module_
