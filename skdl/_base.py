@@ -30,6 +30,7 @@ from . import finetune
 from ._continue import continue_fit, remember_structure
 from ._describe import brief_parameter_errors
 from ._divergence import warn_if_diverged
+from ._labels import check_target_rows
 from ._persistence.mixin import PersistMixin
 from ._plan import resolve_plan
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
@@ -322,16 +323,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         self._check_training_params()
         X = self._validate_X(X, reset=True)
         n = _num_samples(X)
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                f"is None."
-            )
-        if _num_samples(y) != n:
-            raise ValueError(
-                f"X and y have inconsistent numbers of samples: X has {n}, y has "
-                f"{_num_samples(y)}."
-            )
+        check_target_rows(self, y, n)
         user_weights = check_user_weights(sample_weight, n)
         y_encoded = self._encode_target(y, user_weights)
         weights = self._sample_weight(user_weights, y_encoded)

@@ -37,6 +37,7 @@ from sklearn.utils.validation import _num_samples, check_array
 from sklearn_compat.base import _fit_context
 
 from ._divergence import warn_if_diverged
+from ._labels import check_target_rows
 from ._plan import resolve_plan
 from ._sample_weights import check_user_weights, split_with_weight
 from ._training.accelerate import shared_seed
@@ -152,16 +153,7 @@ def _validate(estimator, X, y, sample_weight, *, first: bool, classes=None):
     estimator._check_training_params()
     X = estimator._validate_X(X, reset=first)
     n = _num_samples(X)
-    if y is None:
-        raise ValueError(
-            f"{type(estimator).__name__} requires y to be passed, but the target "
-            f"y is None."
-        )
-    if _num_samples(y) != n:
-        raise ValueError(
-            f"X and y have inconsistent numbers of samples: X has {n}, y has "
-            f"{_num_samples(y)}."
-        )
+    check_target_rows(estimator, y, n)
     user_weights = check_user_weights(sample_weight, n)
     if is_classifier(estimator):
         if first:

@@ -14,8 +14,9 @@ import numbers
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import _num_samples
 
-__all__ = ["check_class_labels"]
+__all__ = ["check_class_labels", "check_target_rows"]
 
 #: pandas' ``infer_dtype`` answers for labels of a single kind.
 _ONE_KIND = {"string", "bytes", "integer", "floating", "mixed-integer-float"}
@@ -84,4 +85,21 @@ def check_class_labels(y) -> None:
         raise ValueError(
             f"y mixes {described}, which cannot be ordered into classes. Use "
             f"labels of one type, e.g. y.astype(str) for all strings."
+        )
+
+
+def check_target_rows(estimator, y, n: int) -> None:
+    """Refuse a missing ``y`` or one whose length differs from X's ``n`` rows.
+
+    Shared by ``fit`` and the continued fits (``warm_start``, ``partial_fit``).
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target "
+            f"y is None."
+        )
+    if _num_samples(y) != n:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: X has {n}, y has "
+            f"{_num_samples(y)}."
         )
