@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import signal
 import sys
 import time
@@ -29,6 +30,16 @@ from skorch.callbacks import Callback  # noqa: E402
 from skdl import ImageClassifier, TabularClassifier  # noqa: E402
 
 
+def emit(message: str) -> None:
+    """Write one whole line in a single ``write``.
+
+    Joblib's worker processes share this pipe; one write of under
+    ``PIPE_BUF`` bytes is atomic, so their lines cannot run into each other.
+    The leading newline ends any partial line someone else left.
+    """
+    os.write(sys.stdout.fileno(), f"\n{message}\n".encode())
+
+
 class AskForSignal(Callback):
     """Print SIGNAL_ME once epoch ``epoch`` has run ``batch`` batches."""
 
@@ -42,7 +53,7 @@ class AskForSignal(Callback):
         return self
 
     def on_train_begin(self, net, **kwargs):
-        print("TRAIN_BEGIN", flush=True)
+        emit("TRAIN_BEGIN")
 
     def on_epoch_begin(self, net, **kwargs):
         self.batches_ = 0
@@ -52,7 +63,7 @@ class AskForSignal(Callback):
             return
         self.batches_ += 1
         if len(net.history) == self.epoch and self.batches_ == self.batch + 1:
-            print(f"SIGNAL_ME {time.time()}", flush=True)
+            emit(f"SIGNAL_ME {time.time()}")
         time.sleep(self.delay)
 
 
@@ -152,7 +163,8 @@ def report(scenario: str, image_dir: str) -> None:
         if scenario != "image_workers":
             X, y = tabular()
             result["accuracy"] = float(est.score(X, y))
-    print("RESULT " + json.dumps(result), flush=True)
+    sys.stdout.flush()
+    emit("RESULT " + json.dumps(result))
 
 
 if __name__ == "__main__":

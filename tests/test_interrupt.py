@@ -68,7 +68,10 @@ def run_child(image_dir: Path, timeout: float = 300) -> dict:
     results, asked, begins, lines = {}, None, 0, []
     try:
         for line in proc.stdout:
-            lines.append(line.rstrip("\n"))
+            line = line.strip()
+            if not line:
+                continue
+            lines.append(line)
             if line.startswith("SIGNAL_ME"):
                 asked = float(line.split()[1])
                 os.killpg(proc.pid, signal.SIGINT)
