@@ -28,6 +28,7 @@ __all__ = [
     "BY_NAME",
     "CLF",
     "DATASETS",
+    "SUITES",
     "REG",
     "REPO",
     "RESULTS",
@@ -95,6 +96,9 @@ class Dataset:
     synthetic: bool = False
     max_rows: int | None = None
     note: str = ""
+    #: "A": the 19 tables skdl's defaults were chosen on; "B": the 26 added
+    #: later to check that those defaults hold on tables they never saw.
+    suite: str = "A"
 
 
 def _pmlb(name, task, **kw) -> Dataset:
@@ -146,7 +150,46 @@ DATASETS = [
     _pmlb("225_puma8NH", REG, synthetic=True),
     _pmlb("564_fried", REG, synthetic=True),
     _pmlb("215_2dplanes", REG, synthetic=True),
+    # Suite B (shared/data/README.md): real tables for checking that defaults
+    # chosen on suite A generalize. Never tune on these.
+    *(
+        _pmlb(name, CLF, suite="B")
+        for name in (
+            "allhypo",
+            "ann_thyroid",
+            "hypothyroid",
+            "clean2",
+            "coil2000",
+            "krkopt",
+            "mfeat_factors",
+            "mfeat_fourier",
+            "optdigits",
+            "page_blocks",
+            "pendigits",
+            "segmentation",
+            "texture",
+            "yeast",
+            "soybean",
+            "vehicle",
+            "vowel",
+            "tokyo1",
+            "profb",
+            "irish",
+        )
+    ),
+    *(
+        _pmlb(name, REG, suite="B")
+        for name in (
+            "1029_LEV",
+            "1030_ERA",
+            "201_pol",
+            "562_cpu_small",
+            "522_pm10",
+            "547_no2",
+        )
+    ),
 ]
+SUITES = ("A", "B")
 BY_NAME = {d.name: d for d in DATASETS}
 
 

@@ -72,8 +72,10 @@ class _Reads(ast.NodeVisitor):
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         key = node.slice
-        if _is_params(node.value) and isinstance(key, ast.Constant) and isinstance(
-            key.value, str
+        if (
+            _is_params(node.value)
+            and isinstance(key, ast.Constant)
+            and isinstance(key.value, str)
         ):
             if isinstance(node.ctx, ast.Load):
                 self._hit(key.value, node)
