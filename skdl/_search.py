@@ -6,6 +6,8 @@ import numpy as np
 from scipy.stats import loguniform, uniform
 from sklearn.utils import check_random_state
 
+from ._estimator.unwrap import unwrap_estimator
+
 __all__ = ["search_space"]
 
 
@@ -92,27 +94,18 @@ def _image_space(estimator) -> dict:
     return space
 
 
-def _find_skdl_step(estimator, prefix: str = ""):
+def _find_skdl_step(estimator) -> tuple:
     """The skdl estimator in (possibly nested) pipelines and its param prefix."""
     from ._base import BaseDLEstimator
 
-    if isinstance(estimator, BaseDLEstimator):
-        return estimator, prefix
-    steps = getattr(estimator, "steps", None)
-    if steps:
-        name, last = steps[-1]
-        return _find_skdl_step(last, f"{prefix}{name}__")
-    # Meta-estimators: GridSearchCV, BaggingClassifier, ... hold an
-    # ``estimator``; TransformedTargetRegressor holds a ``regressor``.
-    for param in ("estimator", "regressor"):
-        inner = getattr(estimator, param, None)
-        if inner is not None and hasattr(estimator, "get_params"):
-            return _find_skdl_step(inner, f"{prefix}{param}__")
-    raise TypeError(
-        f"search_space needs a skdl estimator (TabularClassifier, "
-        f"TabularRegressor, ImageClassifier) or a Pipeline ending in one, got "
-        f"{type(estimator).__name__}."
-    )
+    model, prefix, _ = unwrap_estimator(estimator, fitted=False, caller="search_space")
+    if not isinstance(model, BaseDLEstimator):
+        raise TypeError(
+            f"search_space needs a skdl estimator (TabularClassifier, "
+            f"TabularRegressor, ImageClassifier) or a Pipeline ending in one, got "
+            f"{type(model).__name__}."
+        )
+    return model, prefix
 
 
 def search_space(estimator) -> dict:

@@ -13,9 +13,9 @@ import math
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.exceptions import NotFittedError
-from sklearn.pipeline import Pipeline
 
 from .._base import BaseDLEstimator
+from .._estimator.unwrap import unwrap_estimator
 
 __all__ = [
     "baseline_loss",
@@ -53,31 +53,7 @@ def fitted_dl_estimator(estimator, *, caller: str) -> BaseDLEstimator:
     sklearn.exceptions.NotFittedError
         If the skdl estimator or a wrapper around it is not fitted.
     """
-    current = estimator
-    path = []
-    for _ in range(32):  # deeper nesting than this is surely a cycle
-        if isinstance(current, BaseDLEstimator):
-            break
-        wrapper = type(current).__name__
-        if isinstance(current, Pipeline):
-            current = current.steps[-1][1]
-        elif _is_search(current):
-            if not hasattr(current, "best_estimator_"):
-                raise NotFittedError(
-                    f"{caller} needs a fitted search: this "
-                    f"{type(current).__name__} has no best_estimator_. Fit it "
-                    f"(with refit=True, the default) first."
-                )
-            current = current.best_estimator_
-        elif hasattr(current, "regressor") and hasattr(current, "transformer"):
-            if not hasattr(current, "regressor_"):
-                raise NotFittedError(
-                    f"{caller} needs a fitted {type(current).__name__}; fit it first."
-                )
-            current = current.regressor_
-        else:
-            break
-        path.append(wrapper)
+    current, _, path = unwrap_estimator(estimator, fitted=True, caller=caller)
     if not isinstance(current, BaseDLEstimator):
         via = f" (inside {' -> '.join(path)})" if path else ""
         raise TypeError(
@@ -91,16 +67,6 @@ def fitted_dl_estimator(estimator, *, caller: str) -> BaseDLEstimator:
             f"{caller}."
         )
     return current
-
-
-def _is_search(obj) -> bool:
-    """Duck-typed test for GridSearchCV, RandomizedSearchCV and their kin."""
-    if hasattr(obj, "cv_results_"):
-        return True
-    get_params = getattr(obj, "get_params", None)
-    if get_params is None:
-        return False
-    return {"estimator", "refit"} <= set(get_params(deep=False))
 
 
 def baseline_loss(estimator: BaseDLEstimator) -> float:
