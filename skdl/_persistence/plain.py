@@ -72,8 +72,10 @@ class Unstorable(TypeError):
 
     def __init__(self, where: str, value) -> None:
         self.where = where
-        self.kind = type(value).__name__ if not isinstance(value, type) else (
-            f"class {value.__module__}.{value.__qualname__}"
+        self.kind = (
+            type(value).__name__
+            if not isinstance(value, type)
+            else (f"class {value.__module__}.{value.__qualname__}")
         )
         super().__init__(f"{where} holds a {self.kind}, which skdl cannot store")
 
