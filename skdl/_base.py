@@ -26,7 +26,6 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 from sklearn_compat.base import _fit_context
 
-from . import finetune
 from ._continue import continue_fit, remember_structure
 from ._describe import brief_parameter_errors
 from ._divergence import warn_if_diverged
@@ -45,6 +44,14 @@ from ._training.devices import check_precision, resolve_device
 from ._training.interrupt import FitInterrupted, close_datasets, keep_interrupted
 from ._training.net import NetConfig, build_net, param_groups
 from ._training.parallel import counting_fit, running_fits, share_threads
+from .finetune._freeze import Unfreeze, freeze_parameters, frozen_norm_layers
+from .finetune._transfer import (
+    StartingWeights,
+    TransferReport,
+    fitted_source,
+    load_state_dict,
+    transfer_weights,
+)
 
 __all__ = ["BaseDLEstimator"]
 
@@ -121,8 +128,12 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         """
 
     @abstractmethod
-    def _fit_adapter(self, X, train_idx: np.ndarray) -> None:
-        """Fit the data adapter (scalers, encoders, statistics) on train rows."""
+    def _fit_adapter(self, X, train_idx: np.ndarray, starting: StartingWeights) -> None:
+        """Fit the data adapter (scalers, encoders, statistics) on train rows.
+
+        ``starting`` is the fit's resolved ``weights`` (``_resolve_weights``):
+        a transferred estimator brings its own adapter.
+        """
 
     @abstractmethod
     def _make_dataset(self, X, y=None, sample_weight=None, *, index=None):
@@ -154,31 +165,45 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         train on a frozen backbone's features computed once."""
         return train_ds, valid_ds, callbacks
 
-    def _transfer_weights(self, module: torch.nn.Module):
-        """Load ``weights`` (a state-dict path or fitted estimator) into module."""
-        if self.weights is None:
+    def _resolve_weights(self) -> StartingWeights:
+        """What ``weights`` means for this fit; decided once per fit.
+
+        Here every value is a state dict to transfer (a path or a fitted
+        estimator); the image estimators tell model libraries' weights apart.
+        """
+        return StartingWeights(state=self.weights)
+
+    def _build_and_load(
+        self, n_outputs: int, starting: StartingWeights
+    ) -> tuple[torch.nn.Module, TransferReport | None]:
+        """The network with its starting weights, and the transfer report."""
+        module = self._build_module(n_outputs)
+        return module, self._load_state(module, starting)
+
+    def _load_state(
+        self, module: torch.nn.Module, starting: StartingWeights
+    ) -> TransferReport | None:
+        """Copy the matching tensors of ``starting.state`` into module."""
+        if starting.state is None:
             return None
-        state, source = finetune.load_state_dict(self.weights)
+        state, source = load_state_dict(starting.state)
         return self._transfer_state(module, state, source)
 
     def _transfer_state(self, module: torch.nn.Module, state: dict, source: str):
         """Copy the matching tensors of a loaded state dict into module."""
-        return finetune.transfer_weights(
-            module, state, source, prefix=self._weights_prefix
-        )
+        return transfer_weights(module, state, source, prefix=self._weights_prefix)
 
-    def _prepare_module(self, n_outputs: int):
+    def _prepare_module(self, n_outputs: int, starting: StartingWeights):
         """Build the network, load weights and freeze; return it and callbacks."""
-        module = self._build_module(n_outputs)
-        report = self._transfer_weights(module)
+        module, report = self._build_and_load(n_outputs, starting)
         if report is not None or not hasattr(self, "transfer_report_"):
             self.transfer_report_ = report
-        frozen = finetune.freeze_parameters(module, self.freeze)
+        frozen = freeze_parameters(module, self.freeze)
         callbacks = self._extra_callbacks()
         if frozen and self.unfreeze_at is not None:
-            callbacks.append(("unfreeze", finetune.Unfreeze(self.unfreeze_at, frozen)))
+            callbacks.append(("unfreeze", Unfreeze(self.unfreeze_at, frozen)))
         self.frozen_parameters_ = frozen
-        return module, callbacks, finetune.frozen_norm_layers(module)
+        return module, callbacks, frozen_norm_layers(module)
 
     # --------------------------------------------------------------- fitting
     def _search_space(self) -> dict:
@@ -345,7 +370,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
                 raise TypeError(
                     f"{name}={value.__name__} is a class; pass an instance ({hint})."
                 )
-        if getattr(self.weights, "estimator", self.weights) is self:
+        if fitted_source(self.weights) is self:
             raise ValueError(
                 "weights is this estimator itself, whose network a new fit "
                 "replaces. To continue from its weights, pass a copy "
@@ -392,7 +417,8 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
             )
             members.append((train_idx, valid_idx, int(rs.randint(_INT32_MAX))))
 
-        self._fit_adapter(X, members[0][0])
+        starting = self._resolve_weights()
+        self._fit_adapter(X, members[0][0], starting)
         y_tensor = self._target_tensor(y_encoded)
         w_tensor = None if weights is None else torch.as_tensor(weights).float()
 
@@ -417,7 +443,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
                     if not fitted:  # the values users ask about, as resolved
                         self.patience_ = plan.patience
                         self.batch_size_ = plan.batch_size
-                    net = self._fit_net(plan, train_ds, valid_ds, seed)
+                    net = self._fit_net(plan, train_ds, valid_ds, seed, starting)
                     fitted.append((net, valid_ds))
             except FitInterrupted as stop:
                 # Ctrl-C: keep what was trained, warn, and let the caller stop.
@@ -464,11 +490,13 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         )
         return net, accelerator
 
-    def _fit_net(self, plan, train_ds, valid_ds, seed: int):
+    def _fit_net(self, plan, train_ds, valid_ds, seed: int, starting: StartingWeights):
         """Build one skorch net for ``plan`` from ``seed``; fit it on ``train_ds``."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            module, callbacks, frozen_norm = self._prepare_module(self._n_outputs())
+            module, callbacks, frozen_norm = self._prepare_module(
+                self._n_outputs(), starting
+            )
             train_ds, valid_ds, callbacks = self._cache_features(
                 module, train_ds, valid_ds, callbacks, plan.device
             )

@@ -240,9 +240,11 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
                 estimator._split, n, y_encoded, weights, rs
             )
         members.append((train_idx, valid_idx, int(rs.randint(_INT32_MAX))))
+    # A first partial_fit starts from ``weights`` as fit does.
+    starting = None if previous is not None else estimator._resolve_weights()
     if previous is None:
         remember_structure(estimator, estimator.get_params(deep=False))
-        estimator._fit_adapter(X, members[0][0])
+        estimator._fit_adapter(X, members[0][0], starting)
     y_tensor = estimator._target_tensor(y_encoded)
     w_tensor = None if weights is None else torch.as_tensor(weights).float()
 
@@ -261,7 +263,15 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
             valid_ds = None if valid_idx is None else subset(valid_idx)
             old = None if previous is None else previous[i]
             net, plan = _continue_net(
-                estimator, old, device, train_ds, valid_ds, seed, offset, partial
+                estimator,
+                old,
+                device,
+                train_ds,
+                valid_ds,
+                seed,
+                offset,
+                partial,
+                starting,
             )
             if i == 0:  # the values users ask about, as this call resolved them
                 estimator.patience_ = plan.patience
@@ -275,7 +285,9 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
     warn_if_diverged(estimator, stacklevel=5)
 
 
-def _continue_net(estimator, old, device, train_ds, valid_ds, seed, offset, partial):
+def _continue_net(
+    estimator, old, device, train_ds, valid_ds, seed, offset, partial, starting
+):
     """Train one network further from ``old`` (None: a new network)."""
     # Fresh randomness for these epochs, reproducible from the seed.
     mixed = int(np.random.SeedSequence([seed, offset]).generate_state(1)[0])
@@ -283,7 +295,7 @@ def _continue_net(estimator, old, device, train_ds, valid_ds, seed, offset, part
         torch.manual_seed(mixed)
         if old is None:
             module, callbacks, frozen_norm = estimator._prepare_module(
-                estimator._n_outputs()
+                estimator._n_outputs(), starting
             )
             batch_size = None
         else:

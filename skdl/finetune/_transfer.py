@@ -17,9 +17,11 @@ from torch import nn
 from .._describe import describe_error, describe_value
 
 __all__ = [
+    "StartingWeights",
     "TransferReport",
     "WeightsMismatchWarning",
     "cpu_state_dict",
+    "fitted_source",
     "load_state_dict",
     "load_state_dict_strict",
     "read_weights_file",
@@ -161,6 +163,48 @@ def _check_state(state, where: str) -> dict[str, torch.Tensor]:
     return state
 
 
+def fitted_source(weights):
+    """The estimator a ``weights`` value holds, unwrapped.
+
+    :class:`sklearn.frozen.FrozenEstimator` wraps a fitted estimator to
+    survive ``clone``; its ``estimator`` is the one whose network counts.
+    Values that are no estimator (None, names, paths) come back as given.
+    """
+    return getattr(weights, "estimator", weights)
+
+
+@dataclass(frozen=True)
+class StartingWeights:
+    """What an estimator's ``weights`` parameter means for one fit.
+
+    Decided once per fit (``BaseDLEstimator._resolve_weights``; the image
+    estimators tell their model libraries' names apart) and passed to the
+    steps that need it: the data adapter, building the network and the
+    transfer of a state dict.
+
+    Parameters
+    ----------
+    library : str, path-like or None, default=None
+        Weights that the network's builder loads itself through a model
+        library (a torchvision weights name, timm's pretrained weights or
+        file); None when there are none.
+    state : str, path-like, fitted estimator or None, default=None
+        A saved state dict or a fitted estimator whose tensors are
+        transferred into the built network (:func:`load_state_dict`).
+    """
+
+    library: str | os.PathLike | None = None
+    state: object = None
+
+    @property
+    def estimator(self):
+        """The fitted estimator ``state`` holds (unwrapped), else None."""
+        source = fitted_source(self.state)
+        if source is None or isinstance(source, str | os.PathLike):
+            return None
+        return source
+
+
 def load_state_dict(weights) -> tuple[dict[str, torch.Tensor], str]:
     """State dict and a description from a path or a fitted skdl estimator.
 
@@ -179,8 +223,7 @@ def load_state_dict(weights) -> tuple[dict[str, torch.Tensor], str]:
     source : str
         A description for messages.
     """
-    # sklearn.frozen.FrozenEstimator wraps a fitted estimator to survive clone.
-    weights = getattr(weights, "estimator", weights)
+    weights = fitted_source(weights)
     net = getattr(weights, "net_", None)
     if net is not None:
         return cpu_state_dict(net.module_), f"fitted {type(weights).__name__}"

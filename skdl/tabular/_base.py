@@ -240,10 +240,10 @@ class TabularMixin(BaseDLEstimator):
             )
         return X.set_axis(columns, axis=1)
 
-    def _fit_adapter(self, X, train_idx: np.ndarray) -> None:
+    def _fit_adapter(self, X, train_idx: np.ndarray, starting) -> None:
         self._hidden_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         rows = _take(X, train_idx)
-        source = getattr(self.weights, "estimator", self.weights)
+        source = starting.estimator
         if getattr(source, "encoder_", None) is not None:
             self.encoder_ = self._source_encoder(source, X)
         else:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import numbers
 import os
-import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -15,19 +13,24 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseDLEstimator
-from .._describe import describe_value
 from .._registry import make_activation
 from .._search import _image_space
 from .._tasks import ClassifierTaskMixin
 from .._training.accelerate import active_accelerator
 from .._training.data import TensorDataset
-from ..modules.cnn import ImageNetwork
-from ._arrays import INFER, ImagePrepare, as_image_tensor, image_size_tuple
-from ._backbones import build_backbone, check_input_size
+from ..finetune._transfer import StartingWeights, TransferReport
+from ._arrays import INFER, ImagePrepare, as_image_tensor
 from ._features import cache_frozen_features
-from ._files import FileImageDataset, resolve_paths, scan_images
-from ._normalization import fit_channels, image_statistics, preset_statistics
-from ._timm import holds_skdl_network, is_timm, is_timm_file, timm_input_size
+from ._files import FileImageDataset, check_training_files, resolve_paths
+from ._network import (
+    adopt_state_statistics,
+    build_image_network,
+    resolve_image_size,
+    resolve_weights,
+    statistics_after_transfer,
+    weights_bring_statistics,
+)
+from ._normalization import image_statistics, preset_statistics
 
 __all__ = ["ImageClassifier"]
 
@@ -409,9 +412,10 @@ default="auto"
         if not reset:
             check_is_fitted(self)
         # At prediction, mixed-size lists are resized to the training size.
-        size = image_size_tuple(self.image_size) if reset else self.image_shape_
-        if reset and size is None and is_timm(self.backbone):
-            size = timm_input_size(self.backbone)
+        if reset:
+            size = resolve_image_size(self.image_size, self.backbone)
+        else:
+            size = self.image_shape_
         paths = resolve_paths(X, self.path_column)
         if paths is not None:
             return self._validate_files(
@@ -443,14 +447,7 @@ default="auto"
     def _validate_files(self, paths: np.ndarray, size, *, reset: bool) -> np.ndarray:
         if not reset:
             return paths
-        scan = scan_images(list(paths))
-        if size is None and scan.size is None:
-            raise ValueError(
-                f"The image files come in {len(scan.sizes)} different sizes "
-                f"(height x width: {scan.describe_sizes()}); set "
-                f"image_size=(H, W), e.g. image_size=224, so they can be resized "
-                f"to one size."
-            )
+        scan = check_training_files(paths, size)
         self.input_kind_ = "files"
         self.float_scale_ = 1.0
         self.mode_ = scan.mode
@@ -488,13 +485,14 @@ default="auto"
             {"x": X}, y, sample_weight, prepare=ImagePrepare(self.image_shape_)
         )
 
-    def _fit_adapter(self, X, train_idx: np.ndarray) -> None:
-        self._weights_source = self._resolve_weights()
+    def _fit_adapter(self, X, train_idx: np.ndarray, starting: StartingWeights) -> None:
         preset = preset_statistics(self.input_normalization)
         if preset is not None:
             self.mean_, self.std_ = preset
             return
-        if self.input_normalization == "auto" and self._weights_bring_statistics():
+        if self.input_normalization == "auto" and weights_bring_statistics(
+            starting, self.backbone
+        ):
             self.mean_ = self.std_ = None  # set from the weights when built
             return
         rng = np.random.default_rng(0)
@@ -522,29 +520,8 @@ default="auto"
     # --------------------------------------------------------- network side
     _weights_prefix = "backbone."
 
-    def _weights_name(self):
-        """``weights`` when the backbone's library loads them (a torchvision
-        or timm weights name, or a file for timm), else None."""
-        if not hasattr(self, "_weights_source"):  # set by each fit's adapter
-            self._weights_source = self._resolve_weights()
-        return self._weights_source
-
-    def _resolve_weights(self):
-        w = self.weights
-        if isinstance(w, str) and not os.path.exists(w):
-            return w
-        if is_timm(self.backbone) and is_timm_file(w) and not holds_skdl_network(w):
-            return Path(w)
-        return None
-
-    def _weights_bring_statistics(self) -> bool:
-        """Whether the weights come with the normalization they expect."""
-        source = self._weights_source
-        if source is None:
-            return False
-        return is_timm(self.backbone) or (
-            isinstance(self.backbone, str) and self.backbone != "cnn"
-        )
+    def _resolve_weights(self) -> StartingWeights:
+        return resolve_weights(self.weights, self.backbone)
 
     def _check_training_params(self) -> None:
         super()._check_training_params()
@@ -570,84 +547,48 @@ default="auto"
         return train_ds, valid_ds, [*callbacks, *extra]
 
     def _build_module(self, n_outputs: int) -> torch.nn.Module:
-        backbone = build_backbone(
+        # For loading saved weights (they replace pretrained ones): no download.
+        return self._build_network(n_outputs, library=None)[0]
+
+    def _build_and_load(
+        self, n_outputs: int, starting: StartingWeights
+    ) -> tuple[torch.nn.Module, TransferReport | None]:
+        module, pretrained = self._build_network(n_outputs, starting.library)
+        if starting.library is not None:  # the library loaded them
+            return module, pretrained
+        return module, self._load_state(module, starting)
+
+    def _build_network(self, n_outputs: int, library):
+        """The network, with ``library``'s pretrained weights if any, and
+        what they loaded; records the statistics it normalizes with."""
+        network, pretrained, (self.mean_, self.std_) = build_image_network(
             self.backbone,
-            in_channels=self.n_channels_,
+            n_channels=self.n_channels_,
             n_outputs=n_outputs,
             activation=make_activation(self.activation),
             activation_is_default=self.activation == "relu",
             dropout=float(self.dropout),
-            weights=self._weights_name(),
+            library=library,
+            statistics=(self.mean_, self.std_),
+            prefer_pretrained=self.input_normalization == "auto",
+            image_shape=self.image_shape_,
+            float_scale=getattr(self, "float_scale_", None),
+            weights_param=self.weights,
         )
-        if self.n_channels_ not in (1, backbone.in_channels):
-            raise ValueError(
-                f"The images have {self.n_channels_} channels but the backbone "
-                f"expects {backbone.in_channels}."
-            )
-        self._pretrained = backbone.pretrained
-        if backbone.mean is not None and self.input_normalization == "auto":
-            # Pretrained weights expect the normalization they were trained with.
-            self.mean_ = np.asarray(backbone.mean, dtype=np.float64)
-            self.std_ = np.asarray(backbone.std, dtype=np.float64)
-            if self.float_scale_ is None:
-                warnings.warn(
-                    f"weights={describe_value(self.weights)} expect pixels in "
-                    f"[0, 1] with "
-                    f"their own normalization, but the training images hold "
-                    f"floats outside [0, 255] (standardized beforehand?); pass "
-                    f"the images unstandardized.",
-                    UserWarning,
-                    stacklevel=2,
-                )
-        self.mean_, self.std_ = fit_channels(
-            self.mean_, self.std_, self.n_channels_, backbone.in_channels
-        )
-        network = ImageNetwork(
-            backbone.module,
-            mean=self.mean_.tolist(),
-            std=self.std_.tolist(),
-            backbone_channels=backbone.in_channels,
-            head=backbone.head,
-        )
-        check_input_size(network, self.backbone, self.n_channels_, self.image_shape_)
-        return network
-
-    def _module_for_loading(self, n_outputs: int) -> torch.nn.Module:
-        # The saved tensors replace any pretrained ones: download nothing.
-        weights, self.weights = self.weights, None
-        try:
-            return super()._module_for_loading(n_outputs)
-        finally:
-            self.weights = weights
+        return network, pretrained
 
     def _transfer_state(self, module: torch.nn.Module, state: dict, source: str):
-        # A network trained on RGB-expanded input (e.g. grayscale images on
-        # a pretrained torchvision backbone) brings the normalization of the
-        # channels its backbone sees; keep it rather than this data's.
-        mean, std = state.get("mean"), state.get("std")
-        if (
-            isinstance(mean, torch.Tensor)
-            and isinstance(std, torch.Tensor)
-            and mean.shape != module.mean.shape
-            and mean.numel() == std.numel() == module.backbone_channels
-        ):
-            module.mean = mean.detach().float().reshape(1, -1, 1, 1).clone()
-            module.std = std.detach().float().reshape(1, -1, 1, 1).clone()
+        adopt_state_statistics(module, state)
         return super()._transfer_state(module, state, source)
 
-    def _transfer_weights(self, module: torch.nn.Module):
-        if self._weights_name() is not None:
-            return self._pretrained
-        report = super()._transfer_weights(module)
-        if report is not None and self.input_normalization != "auto":
-            # The statistics asked for, not those the state dict brought.
-            shape = (1, -1, 1, 1)
-            module.mean = torch.tensor(self.mean_, dtype=torch.float32).view(shape)
-            module.std = torch.tensor(self.std_, dtype=torch.float32).view(shape)
-        elif report is not None:
-            # A transferred skdl network brings the statistics it was trained on.
-            self.mean_ = module.mean.flatten().numpy().astype(np.float64)
-            self.std_ = module.std.flatten().numpy().astype(np.float64)
+    def _load_state(
+        self, module: torch.nn.Module, starting: StartingWeights
+    ) -> TransferReport | None:
+        report = super()._load_state(module, starting)
+        if report is not None:
+            self.mean_, self.std_ = statistics_after_transfer(
+                module, (self.mean_, self.std_), self.input_normalization
+            )
         return report
 
     def __sklearn_tags__(self):

@@ -49,6 +49,7 @@ __all__ = [
     "FileImageDataset",
     "ImageDecodeError",
     "ImageScan",
+    "check_training_files",
     "load_images",
     "resolve_paths",
     "scan_images",
@@ -301,6 +302,19 @@ class _WorkerPool:
         shutdown = getattr(iterator, "_shutdown_workers", None)
         if shutdown is not None:
             shutdown()
+
+
+def check_training_files(paths, size: tuple[int, int] | None) -> ImageScan:
+    """Scan training image files; they need one size or an ``image_size``."""
+    scan = scan_images(list(paths))
+    if size is None and scan.size is None:
+        raise ValueError(
+            f"The image files come in {len(scan.sizes)} different sizes "
+            f"(height x width: {scan.describe_sizes()}); set "
+            f"image_size=(H, W), e.g. image_size=224, so they can be resized "
+            f"to one size."
+        )
+    return scan
 
 
 class FileImageDataset(Dataset):
