@@ -185,10 +185,13 @@ class PersistMixin:
             for key, tensor in state.items():
                 # Copies: safetensors refuses tensors that share memory.
                 tensors[f"net.{i}.{key}"] = tensor.detach().cpu().clone()
-            # The patience early stopping used (patience="auto" resolved),
-            # which diagnostics read from the net's callbacks.
+            # The patience early stopping used: ``patience_``, as the plan
+            # resolved it. Nets that trained without early stopping
+            # (early_stopping=False, partial_fit) get none.
             stopper = dict(net.callbacks_).get("early_stopping")
-            patience = None if stopper is None else int(stopper.patience)
+            # (Models pickled before patience_ existed: the callback's.)
+            resolved = getattr(self, "patience_", getattr(stopper, "patience", None))
+            patience = None if stopper is None else int(resolved)
             networks.append(
                 {
                     "batch_size": int(net.batch_size),
