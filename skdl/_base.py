@@ -144,7 +144,12 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         """Return the untrained network for the fitted data adapter."""
 
     def _training_transform(self):
-        """Augmentation for training batches only, from the ``augment`` param."""
+        """Augmentation for training batches only, from the ``augment`` param.
+
+        Calls down only: the task says how many classes the augmenter mixes
+        (``_augment_n_classes``), the input kind adapts the transform to its
+        batches (``_adapt_transform``).
+        """
         augment = getattr(self, "augment", None)
         if augment is None:
             return None
@@ -152,7 +157,12 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         # the start of fit rather than at the first training batch.
         if hasattr(augment, "_validate_params"):
             augment._validate_params()
-        return AugmentTransform(augment, self._augment_n_classes())
+        transform = AugmentTransform(augment, self._augment_n_classes())
+        return self._adapt_transform(transform)
+
+    def _adapt_transform(self, transform):
+        """The augmentation transform as this input kind's batches need it."""
+        return transform
 
     def _num_workers(self) -> int:
         return 0
@@ -256,26 +266,6 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
             random_state=rng.randint(_INT32_MAX),
         )
         return np.sort(train_idx), np.sort(valid_idx)
-
-    def _sample_weight(self, weights, y_encoded) -> np.ndarray | None:
-        """User weights times class weights; None when they are all equal."""
-        task = self._task_weights(y_encoded)
-        if task is not None:
-            if np.any(task < 0) or not np.all(np.isfinite(task)):
-                raise ValueError("class_weight values must be finite and non-negative.")
-            weights = task if weights is None else weights * task
-        if weights is None:
-            return None
-        if weights.sum() <= 0:
-            raise ValueError(
-                "sample_weight (times class_weight) sums to zero: at least one "
-                "sample must have a positive weight."
-            )
-        if np.all(weights == weights[0]):
-            # A weighted mean with equal weights is the plain mean; dropping
-            # them keeps the computation bit-identical to unweighted fitting.
-            return None
-        return weights
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

@@ -5,7 +5,42 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
-__all__ = ["check_user_weights", "split_with_weight"]
+__all__ = ["check_user_weights", "loss_weights", "split_with_weight"]
+
+
+def loss_weights(
+    weights: np.ndarray | None, task: np.ndarray | None
+) -> np.ndarray | None:
+    """User weights times class weights; None when they are all equal.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n,) or None
+        The checked ``sample_weight`` (:func:`check_user_weights`).
+    task : ndarray of shape (n,) or None
+        The task's weights per row (``class_weight``), or None.
+
+    Returns
+    -------
+    weights : ndarray of shape (n,) or None
+        The weights of the loss; None when every row weighs the same.
+    """
+    if task is not None:
+        if np.any(task < 0) or not np.all(np.isfinite(task)):
+            raise ValueError("class_weight values must be finite and non-negative.")
+        weights = task if weights is None else weights * task
+    if weights is None:
+        return None
+    if weights.sum() <= 0:
+        raise ValueError(
+            "sample_weight (times class_weight) sums to zero: at least one "
+            "sample must have a positive weight."
+        )
+    if np.all(weights == weights[0]):
+        # A weighted mean with equal weights is the plain mean; dropping
+        # them keeps the computation bit-identical to unweighted fitting.
+        return None
+    return weights
 
 
 def check_user_weights(sample_weight, n: int) -> np.ndarray | None:

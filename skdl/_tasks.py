@@ -24,6 +24,7 @@ from torch import nn
 
 from ._continue import ClassifierPartialFitMixin, RegressorPartialFitMixin
 from ._labels import check_class_labels
+from ._sample_weights import loss_weights
 
 __all__ = [
     "ClassifierTaskMixin",
@@ -162,9 +163,9 @@ class ClassifierTaskMixin(ClassifierPartialFitMixin):
         self.classes_ = encoder.classes_
         return encoder.transform(y)
 
-    def _sample_weight(self, weights, y_encoded):
+    def _sample_weight(self, weights, y_encoded) -> np.ndarray | None:
         """Loss weights, and ``class_prior_``: the class shares they give."""
-        weights = super()._sample_weight(weights, y_encoded)
+        weights = loss_weights(weights, self._task_weights(y_encoded))
         counts = np.bincount(y_encoded, weights=weights, minlength=len(self.classes_))
         self.class_prior_ = counts / counts.sum()
         return weights
@@ -331,8 +332,9 @@ class RegressorTaskMixin(RegressorPartialFitMixin):
             )
         return encoded
 
-    def _task_weights(self, y_encoded: np.ndarray) -> None:
-        return None
+    def _sample_weight(self, weights, y_encoded) -> np.ndarray | None:
+        """Loss weights: the user's (a regressor has no class weights)."""
+        return loss_weights(weights, None)
 
     def _stratify(self, y_encoded: np.ndarray) -> None:
         return None

@@ -8,7 +8,7 @@ which apply.
 
 from __future__ import annotations
 
-import numpy as np
+from ..tabular._base import resolve_hidden_layer_sizes
 
 __all__ = [
     "LOW_LR",
@@ -30,11 +30,7 @@ def _fmt(value) -> str:
 
 def _layer_sizes(params: dict) -> tuple[int, ...] | None:
     sizes = params.get("hidden_layer_sizes")
-    if sizes is None:
-        return None
-    if isinstance(sizes, int | np.integer):
-        return (int(sizes),)
-    return tuple(int(s) for s in sizes)
+    return None if sizes is None else resolve_hidden_layer_sizes(sizes)
 
 
 def overfitting_suggestions(params: dict, context: dict) -> list[str]:

@@ -21,7 +21,7 @@ from .._training.data import TensorDataset
 from ..modules.mlp import TabularMLP
 from ._encoding import SCALERS, TabularEncoder, embedding_size
 
-__all__ = ["TabularMixin"]
+__all__ = ["TabularMixin", "resolve_hidden_layer_sizes"]
 
 #: Most quantile bins per numeric feature of ``numeric_embedding="piecewise"``.
 N_BINS = 32
@@ -35,7 +35,8 @@ AVERAGED_PATIENCE_ROWS = 3_000
 AVERAGED_PATIENCE = 4
 
 
-def _check_hidden_layer_sizes(sizes) -> tuple[int, ...]:
+def resolve_hidden_layer_sizes(sizes) -> tuple[int, ...]:
+    """``hidden_layer_sizes`` as a tuple of ints; an int is one layer."""
     if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
         sizes = (sizes,)
     try:
@@ -241,7 +242,6 @@ class TabularMixin(BaseDLEstimator):
         return X.set_axis(columns, axis=1)
 
     def _fit_adapter(self, X, train_idx: np.ndarray, starting) -> None:
-        self._hidden_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         rows = _take(X, train_idx)
         source = starting.estimator
         if getattr(source, "encoder_", None) is not None:
@@ -286,20 +286,14 @@ class TabularMixin(BaseDLEstimator):
     def _search_space(self) -> dict:
         return _tabular_space(self)
 
-    def _training_transform(self):
-        transform = super()._training_transform()
+    def _adapt_transform(self, transform):
         n_values = len(self.encoder_.numeric_columns_)
         if (
-            transform is None
-            or not getattr(self.augment, "_value_columns_only", False)
+            not getattr(self.augment, "_value_columns_only", False)
             or self.encoder_.n_numeric_out_ == n_values  # no indicators
         ):
             return transform
         return ValueColumnsTransform(transform, n_values)
-
-    def _module_for_loading(self, n_outputs: int) -> torch.nn.Module:
-        self._hidden_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
-        return super()._module_for_loading(n_outputs)
 
     def _build_module(self, n_outputs: int) -> torch.nn.Module:
         cards = self.encoder_.cardinalities_
@@ -311,7 +305,7 @@ class TabularMixin(BaseDLEstimator):
             n_numeric=self.encoder_.n_numeric_out_,
             cardinalities=cards,
             embedding_dims=dims,
-            hidden_layer_sizes=self._hidden_sizes,
+            hidden_layer_sizes=resolve_hidden_layer_sizes(self.hidden_layer_sizes),
             activation=make_activation(self.activation),
             dropout=float(self.dropout),
             normalization=self.normalization,
