@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import contextvars
 import math
-from collections.abc import Iterator, Sized
+from collections.abc import Iterable, Iterator, Sized
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -39,6 +39,9 @@ from .net import NetChoice, SkdlNet
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
+    from skorch import NeuralNet
+
+    from .data import Batch, BatchDataset
 
 __all__ = [
     "AcceleratedSkdlNet",
@@ -54,7 +57,7 @@ _accelerator: contextvars.ContextVar = contextvars.ContextVar(
 
 
 @contextmanager
-def use_accelerator(accelerator) -> Iterator[object]:
+def use_accelerator(accelerator: Accelerator) -> Iterator[Accelerator]:
     """Train every skdl estimator fitted in this context with ``accelerator``.
 
     The estimators then train through skorch's
@@ -104,7 +107,9 @@ def active_accelerator() -> Accelerator | None:
     return _accelerator.get()
 
 
-def shared_seed(random_state: int | np.random.RandomState | None):
+def shared_seed(
+    random_state: int | np.random.RandomState | None,
+) -> int | np.random.RandomState | None:
     """``random_state``, with None replaced by a seed all processes share."""
     accelerator = active_accelerator()
     if random_state is not None or accelerator is None:
@@ -140,13 +145,13 @@ class AcceleratedSkdlNet(AccelerateMixin, SkdlNet):
     gradient synchronization.
     """
 
-    def _validate_params(self):
+    def _validate_params(self) -> None:
         # The mixin wants device=None when the accelerator places the model;
         # skdl sets device to the accelerator's device, which is where
         # SkdlNet.infer puts each batch.
         SkdlNet._validate_params(self)
 
-    def _initialize_accelerator(self):
+    def _initialize_accelerator(self) -> AcceleratedSkdlNet:
         """Prepare the module and optimizer; leave parameter-free losses be.
 
         skorch's mixin prepares the criterion too, and Accelerate wraps it in
@@ -173,29 +178,29 @@ class AcceleratedSkdlNet(AccelerateMixin, SkdlNet):
     def plain_module(self) -> torch.nn.Module:
         return self.accelerator.unwrap_model(self.module_)
 
-    def train_step_single(self, batch, **fit_params):
+    def train_step_single(self, batch: Batch, **fit_params: Any) -> dict:
         with self.accelerator.autocast():
             return SkdlNet.train_step_single(self, batch, **fit_params)
 
     def backward(self, loss: torch.Tensor) -> None:
         self.accelerator.backward(loss)
 
-    def evaluation_step(self, batch, training=False):
+    def evaluation_step(self, batch: Batch, training: bool = False) -> torch.Tensor:
         # Every process evaluates all rows (see get_iterator): nothing to
         # gather from the others.
         return SkdlNet.evaluation_step(self, batch, training=training)
 
-    def get_default_callbacks(self):
+    def get_default_callbacks(self) -> list[tuple[str, Callback]]:
         # Right after skorch's loss callbacks, before anything that decides
         # on the losses (early stopping, schedules).
         return [*super().get_default_callbacks(), ("mean_losses", MeanLosses())]
 
-    def get_iterator(self, dataset, training=False):
+    def get_iterator(self, dataset: BatchDataset, training: bool = False) -> Iterable:
         if training and self.accelerator.num_processes > 1:
             return _EpochShards(self, dataset)
         return SkdlNet.get_iterator(self, dataset, training=training)
 
-    def _shard(self, dataset):
+    def _shard(self, dataset: BatchDataset) -> BatchDataset:
         """This process's rows of a fresh permutation of the training set.
 
         Every process draws the same permutation (same seed, same number of
@@ -265,11 +270,11 @@ class AcceleratedSkdlNet(AccelerateMixin, SkdlNet):
 class _EpochShards:
     """This process's shard of a fresh permutation, on every pass."""
 
-    def __init__(self, net: AcceleratedSkdlNet, dataset) -> None:
+    def __init__(self, net: AcceleratedSkdlNet, dataset: BatchDataset) -> None:
         self.net = net
         self.dataset = dataset
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator:
         shard = self.net._shard(self.dataset)
         return iter(SkdlNet.get_iterator(self.net, shard, training=True))
 
@@ -284,7 +289,7 @@ class MeanLosses(Callback):
     forever.
     """
 
-    def on_epoch_end(self, net, **kwargs) -> None:
+    def on_epoch_end(self, net: NeuralNet, **kwargs: Any) -> None:
         accelerator = net.accelerator
         if accelerator.num_processes == 1:
             return

@@ -14,8 +14,13 @@ that loop's work in one dispatch.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import torch
 from skorch.callbacks import Callback
+
+if TYPE_CHECKING:
+    from skorch import NeuralNet
 
 __all__ = ["WeightEMA", "ema_decay"]
 
@@ -51,32 +56,36 @@ class WeightEMA(Callback):
     def __init__(self, decay: float) -> None:
         self.decay = decay
 
-    def initialize(self):
+    def initialize(self) -> WeightEMA:
         self.params_ = []
         self.average_ = None
         self.raw_ = None
         return self
 
-    def on_train_begin(self, net, **kwargs):
+    def on_train_begin(self, net: NeuralNet, **kwargs: Any) -> None:
         # The average lives next to the weights, on their device, and starts
         # at the initial (or transferred) weights.
         self.params_ = list(net.plain_module().parameters())
         self.average_ = [p.detach().clone() for p in self.params_]
         self.raw_ = None
 
-    def on_batch_end(self, net, training=False, **kwargs):
+    def on_batch_end(
+        self, net: NeuralNet, training: bool = False, **kwargs: Any
+    ) -> None:
         if not training:
             return
         with torch.no_grad():
             torch._foreach_lerp_(self.average_, self.params_, 1.0 - self.decay)
 
-    def on_batch_begin(self, net, training=False, **kwargs):
+    def on_batch_begin(
+        self, net: NeuralNet, training: bool = False, **kwargs: Any
+    ) -> None:
         if training or self.raw_ is not None:
             return
         self.raw_ = [p.detach().clone() for p in self.params_]
         self._load(self.average_)
 
-    def on_epoch_begin(self, net, **kwargs):
+    def on_epoch_begin(self, net: NeuralNet, **kwargs: Any) -> None:
         if self.raw_ is not None:
             self._load(self.raw_)
             self.raw_ = None
@@ -86,7 +95,7 @@ class WeightEMA(Callback):
         with torch.no_grad():
             torch._foreach_copy_(self.params_, tensors)
 
-    def on_train_end(self, net, **kwargs):
+    def on_train_end(self, net: NeuralNet, **kwargs: Any) -> None:
         if self.raw_ is None and self.average_ is not None:
             # Never validated (no validation split): keep the average.
             self._load(self.average_)

@@ -15,12 +15,16 @@ import sys
 import time
 from collections.abc import Callable
 from copy import deepcopy
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
 from .interrupt import StopTraining
+
+if TYPE_CHECKING:
+    from skorch import NeuralNet
 
 __all__ = [
     "LowestLossEarlyStopping",
@@ -40,11 +44,11 @@ class LowestLossEarlyStopping(EarlyStopping):
     scikit-learn's MLP, ``threshold`` only decides when to stop.
     """
 
-    def on_train_begin(self, net, **kwargs):
+    def on_train_begin(self, net: NeuralNet, **kwargs: Any) -> None:
         super().on_train_begin(net, **kwargs)
         self.lowest_ = np.inf
 
-    def on_epoch_end(self, net, **kwargs):
+    def on_epoch_end(self, net: NeuralNet, **kwargs: Any) -> None:
         current = net.history[-1, self.monitor]
         if current < self.lowest_:
             self.lowest_ = current
@@ -64,7 +68,7 @@ class LowestLossEarlyStopping(EarlyStopping):
                 )
             raise StopTraining
 
-    def on_train_end(self, net, **kwargs):
+    def on_train_end(self, net: NeuralNet, **kwargs: Any) -> None:
         # Into the plain module: a distributed wrapper may already be gone.
         last = net.history[-1, "epoch"]
         restore = self.load_best and self.best_model_weights_ is not None
@@ -79,11 +83,11 @@ class LowestLossEarlyStopping(EarlyStopping):
 class RecordLR(Callback):
     """Record the base learning rate of each epoch in the history as ``lr``."""
 
-    def on_epoch_end(self, net, **kwargs):
+    def on_epoch_end(self, net: NeuralNet, **kwargs: Any) -> None:
         net.history.record("lr", float(net.optimizer_.param_groups[0]["lr"]))
 
 
-def use_colour(stream=None) -> bool:
+def use_colour(stream: object = None) -> bool:
     """Whether to colour output: on a terminal, unless ``NO_COLOR`` is set.
 
     Parameters
@@ -133,18 +137,23 @@ class ProgressLog(PrintLog):
         Receives each line of the table.
     """
 
-    def __init__(self, max_epochs: int, may_stop_early: bool = False, sink=print):
+    def __init__(
+        self,
+        max_epochs: int,
+        may_stop_early: bool = False,
+        sink: Callable[[str], object] = print,
+    ) -> None:
         super().__init__(sink=sink)
         self.max_epochs = max_epochs
         self.may_stop_early = may_stop_early
 
-    def on_train_begin(self, net, **kwargs):
+    def on_train_begin(self, net: NeuralNet, **kwargs: Any) -> None:
         self.start_ = time.monotonic()
         # Counted from this call, should a net continue an earlier fit.
         self.first_epoch_ = len(net.history)
         self.colour_ = use_colour() if self.sink is print else False
 
-    def on_epoch_end(self, net, **kwargs):
+    def on_epoch_end(self, net: NeuralNet, **kwargs: Any) -> None:
         row = dict(net.history[-1])
         k = len(net.history) - self.first_epoch_
         if not self.colour_:
@@ -168,7 +177,7 @@ class ProgressLog(PrintLog):
             sys.stdout.flush()
 
 
-def _silent(*args, **kwargs) -> None:
+def _silent(*args: Any, **kwargs: Any) -> None:
     return None
 
 
@@ -183,7 +192,7 @@ class _Scoring:
     def __init__(self, score: Callable) -> None:
         self.score = score
 
-    def __call__(self, net, X, y) -> float:
+    def __call__(self, net: NeuralNet, X: Any, y: Any) -> float:
         return self.score(net.forward(X), torch.as_tensor(y))
 
 
@@ -207,7 +216,7 @@ RESERVED_NAMES = frozenset(
 )
 
 
-def user_callbacks(callbacks) -> list:
+def user_callbacks(callbacks: list | None) -> list:
     """The ``callbacks`` parameter checked, as fresh copies for one fit.
 
     Parameters

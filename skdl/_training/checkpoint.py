@@ -30,13 +30,17 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.history import History
+
+from .data import BatchDataset
 
 __all__ = ["attach_checkpoint", "checkpoint_paths", "fingerprint"]
 
@@ -48,7 +52,7 @@ _NOT_CONFIG = ("verbose", "device", "warm_start", "checkpoint")
 
 
 # ------------------------------------------------------------- fingerprint
-def _plain(obj, depth: int = 0):
+def _plain(obj: object, depth: int = 0) -> object:
     """``obj`` with tensors as arrays and objects as their state, for hashing.
 
     Pickled tensors and estimators do not hash alike in two processes (a
@@ -75,7 +79,13 @@ def _plain(obj, depth: int = 0):
     return obj
 
 
-def fingerprint(estimator, seed: int, train_ds, valid_ds, start=None) -> str:
+def fingerprint(
+    estimator: BaseEstimator,
+    seed: int,
+    train_ds: BatchDataset,
+    valid_ds: BatchDataset | None,
+    start: torch.nn.Module | None = None,
+) -> str:
     """Hex digest naming one network's checkpoint files.
 
     Parameters
@@ -103,7 +113,7 @@ def fingerprint(estimator, seed: int, train_ds, valid_ds, start=None) -> str:
     return joblib.hash(_plain((*parts, start)))[:20]
 
 
-def checkpoint_paths(directory, key: str) -> tuple[Path, Path]:
+def checkpoint_paths(directory: str | os.PathLike, key: str) -> tuple[Path, Path]:
     """The ``(last, best)`` checkpoint files of fingerprint ``key``.
 
     Parameters
@@ -143,7 +153,7 @@ def _atomic_write(data: bytes, path: Path) -> None:
         raise
 
 
-def _json_default(value):
+def _json_default(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -151,11 +161,11 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in a checkpoint")
 
 
-def _scalar(value) -> bool:
+def _scalar(value: object) -> bool:
     return isinstance(value, bool | int | float | str | np.number | np.bool_)
 
 
-def _callback_scalars(net) -> dict:
+def _callback_scalars(net: NeuralNet) -> dict:
     """Every callback's fitted scalars (counters, best scores, thresholds)."""
     return {
         name: {
@@ -167,7 +177,9 @@ def _callback_scalars(net) -> dict:
     }
 
 
-def _cpu(tensors):
+def _cpu(
+    tensors: dict[str, torch.Tensor] | list[torch.Tensor] | None,
+) -> dict[str, torch.Tensor] | list[torch.Tensor] | None:
     if tensors is None:
         return None
     if isinstance(tensors, dict):
@@ -175,7 +187,7 @@ def _cpu(tensors):
     return [t.detach().cpu().clone() for t in tensors]
 
 
-def capture(net, key: str, rows: list, *, finished: bool) -> dict:
+def capture(net: NeuralNet, key: str, rows: list, *, finished: bool) -> dict:
     """The training state of ``net`` after the epochs in ``rows``.
 
     Parameters
@@ -226,7 +238,7 @@ def capture(net, key: str, rows: list, *, finished: bool) -> dict:
     }
 
 
-def restore(net, saved: dict) -> None:
+def restore(net: NeuralNet, saved: dict) -> None:
     """Put ``net`` (initialized, training begun) in the state ``saved``."""
     meta = json.loads(saved["meta"])
     callbacks = dict(net.callbacks_)
@@ -245,7 +257,7 @@ def restore(net, saved: dict) -> None:
     if ema is not None:
         params = list(module.parameters())
 
-        def placed(tensors):
+        def placed(tensors: list | None) -> list | None:
             if tensors is None:
                 return None
             return [t.to(p.device) for t, p in zip(tensors, params)]
@@ -298,17 +310,17 @@ class EpochCheckpoint(Callback):
         self.key = key
         self.max_epochs = max_epochs
 
-    def initialize(self):
+    def initialize(self) -> EpochCheckpoint:
         self.written_ = 0
         self.resumed_max_epochs_ = None
         return self
 
-    def on_epoch_begin(self, net, **kwargs):
+    def on_epoch_begin(self, net: NeuralNet, **kwargs: Any) -> None:
         rows = list(net.history)[:-1]
         if len(rows) > self.written_:
             self._write(net, rows, finished=False)
 
-    def on_train_end(self, net, **kwargs):
+    def on_train_end(self, net: NeuralNet, **kwargs: Any) -> None:
         if self.resumed_max_epochs_ is not None:
             net.max_epochs = self.resumed_max_epochs_
         rows = list(net.history)
@@ -318,7 +330,7 @@ class EpochCheckpoint(Callback):
         stopped = stopper is not None and stopper.misses_ >= stopper.patience
         self._write(net, rows, finished=stopped or len(rows) >= self.max_epochs)
 
-    def _write(self, net, rows: list, *, finished: bool) -> None:
+    def _write(self, net: NeuralNet, rows: list, *, finished: bool) -> None:
         buffer = io.BytesIO()
         torch.save(capture(net, self.key, rows, finished=finished), buffer)
         data = buffer.getvalue()
@@ -349,7 +361,7 @@ class ResumeCheckpoint(Callback):
         self.saved = saved
         self.writer = writer
 
-    def on_train_begin(self, net, **kwargs):
+    def on_train_begin(self, net: NeuralNet, **kwargs: Any) -> None:
         if self.saved is None:
             return
         restore(net, self.saved)
@@ -390,7 +402,14 @@ def _read(path: Path, key: str) -> dict | None:
     return saved
 
 
-def attach_checkpoint(estimator, net, seed: int, train_ds, valid_ds, start=None):
+def attach_checkpoint(
+    estimator: BaseEstimator,
+    net: NeuralNet,
+    seed: int,
+    train_ds: BatchDataset,
+    valid_ds: BatchDataset | None,
+    start: torch.nn.Module | None = None,
+) -> NeuralNet:
     """Give ``net`` (built, not yet fitted) checkpoints, resuming if one fits.
 
     Does nothing when the estimator's ``checkpoint`` is None.

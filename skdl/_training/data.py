@@ -89,7 +89,7 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return self._n
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         # Only for generic consumers such as a plain DataLoader; skdl itself
         # iterates with ``batches``.
         x = {k: v[i] for k, v in self._all_inputs().items()}
@@ -213,9 +213,9 @@ class AugmentTransform:
         Number of classes (2 for binary), or None for regression.
     """
 
-    def __init__(self, augmenter, n_classes: int | None) -> None:
+    def __init__(self, augmenter: object, n_classes: int | None) -> None:
         self.augmenter = augmenter
         self.n_classes = n_classes
 
-    def __call__(self, xb: dict, yb):
+    def __call__(self, xb: dict, yb: torch.Tensor | None) -> Batch:
         return self.augmenter.augment_batch(xb, yb, n_classes=self.n_classes)

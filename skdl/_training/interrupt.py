@@ -16,7 +16,10 @@ from __future__ import annotations
 import contextlib
 import inspect
 import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from sklearn.base import BaseEstimator
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping
 
@@ -53,7 +56,7 @@ class FitInterrupted(KeyboardInterrupt):
         The net being trained, its callbacks' ``on_train_end`` already run.
     """
 
-    def __init__(self, net) -> None:
+    def __init__(self, net: NeuralNet | None) -> None:
         super().__init__()
         self.net = net
 
@@ -61,7 +64,9 @@ class FitInterrupted(KeyboardInterrupt):
 class InterruptibleNetMixin:
     """skorch net methods that tell early stopping from a real Ctrl-C."""
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+    def partial_fit(
+        self, X: Any, y: Any = None, classes: Any = None, **fit_params: Any
+    ) -> NeuralNet:
         """Fit as skorch does; end at :class:`StopTraining`, re-raise Ctrl-C.
 
         skorch's own version catches every ``KeyboardInterrupt``. Here a
@@ -86,7 +91,7 @@ class InterruptibleNetMixin:
         self.notify("on_train_end", X=X, y=y)
         return self
 
-    def notify(self, method_name, **cb_kwargs):
+    def notify(self, method_name: str, **cb_kwargs: Any) -> None:
         """Call the callbacks; a skorch ``EarlyStopping`` stop is a stop.
 
         skorch's ``EarlyStopping`` (given in ``callbacks``) ends training by
@@ -104,7 +109,14 @@ class InterruptibleNetMixin:
                 raise StopTraining from None
             raise
 
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+    def run_single_epoch(
+        self,
+        iterator: Iterable,
+        training: bool,
+        prefix: str,
+        step_fn: Callable,
+        **fit_params: Any,
+    ) -> None:
         """One pass, closing its batch generator however the pass ends.
 
         Left to garbage collection, an interrupted pass over image files
@@ -122,14 +134,14 @@ class InterruptibleNetMixin:
                 close()
 
 
-def _complete(net) -> bool:
+def _complete(net: NeuralNet) -> bool:
     """Drop the history row of the epoch cut short; whether any epoch is left."""
     if len(net.history) and "dur" not in net.history[-1]:
         net.history.pop()
     return len(net.history) > 0
 
 
-def _restore_best(net) -> None:
+def _restore_best(net: NeuralNet) -> None:
     """Load the best epoch's weights, whatever ``on_train_end`` did after it.
 
     Interrupted during training, the weight average would otherwise put its
@@ -141,7 +153,7 @@ def _restore_best(net) -> None:
         net.plain_module().load_state_dict(best)
 
 
-def close_datasets(*datasets) -> None:
+def close_datasets(*datasets: object) -> None:
     """Stop the worker processes of datasets that have any."""
     for dataset in datasets:
         close = getattr(dataset, "close", None)
@@ -149,7 +161,7 @@ def close_datasets(*datasets) -> None:
             close()
 
 
-def keep_interrupted(estimator, members: list, has_valid: bool) -> str:
+def keep_interrupted(estimator: BaseEstimator, members: list, has_valid: bool) -> str:
     """Make ``estimator`` fitted on what an interrupted fit trained, and warn.
 
     Parameters

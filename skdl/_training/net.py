@@ -15,11 +15,13 @@ import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import (
+    Callback,
     EpochScoring,
     LRScheduler,
     ProgressBar,
@@ -44,12 +46,15 @@ from .callbacks import (
     _silent,
     user_callbacks,
 )
-from .data import BatchDataset, BatchIterator
+from .data import Batch, BatchDataset, BatchIterator
 from .interrupt import InterruptibleNetMixin
 from .parallel import ShareThreads
 from .plan import TrainingPlan
 
 __all__ = ["AUTOCAST_DTYPES", "NetConfig", "SkdlNet", "build_net", "param_groups"]
+
+#: What a training or validation step returns: the loss and the outputs.
+StepResult = dict[str, torch.Tensor]
 
 #: ``precision`` -> the dtype its forward passes run in under autocast.
 AUTOCAST_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
@@ -90,13 +95,13 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
 
     def __init__(
         self,
-        module,
-        *args,
+        module: nn.Module | type[nn.Module],
+        *args: Any,
         l1: float = 0.0,
         weight_decay: float = 0.0,
         backbone_lr_scale: float = 1.0,
         precision: str = "32",
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(module, *args, **kwargs)
         self.l1 = l1
@@ -108,7 +113,7 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
         """The trained module itself, outside any distributed wrapper."""
         return self.module_
 
-    def autocast(self):
+    def autocast(self) -> contextlib.AbstractContextManager:
         """Context of the forward pass: autocast for mixed precision.
 
         float16 autocast is used on CUDA only: a ``"16-mixed"`` model
@@ -120,7 +125,7 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
             return contextlib.nullcontext()
         return torch.autocast(kind, dtype=dtype)
 
-    def torch_compile(self, module, name):
+    def torch_compile(self, module: nn.Module, name: str) -> nn.Module:
         """Compile the network in place (``nn.Module.compile``), not the loss.
 
         Compiling in place keeps the module's class, parameter names and state
@@ -133,7 +138,7 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
         module.compile(**self.get_params_for("compile"))
         return module
 
-    def _set_training(self, training=True):
+    def _set_training(self, training: bool = True) -> None:
         """Train/eval mode; batch norm of frozen blocks stays in eval mode.
 
         skorch calls this for every batch; walking the whole module each time
@@ -149,11 +154,11 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
                 self.plain_module().get_submodule(name).eval()
         self._mode_ = training
 
-    def get_default_callbacks(self):
+    def get_default_callbacks(self) -> list[tuple[str, Callback]]:
         """skorch's defaults less ``PrintLog``: skdl prints only when verbose."""
         return [cb for cb in super().get_default_callbacks() if cb[0] != "print_log"]
 
-    def initialize_optimizer(self, triggered_directly=None):
+    def initialize_optimizer(self, triggered_directly: bool | None = None) -> SkdlNet:
         """Build the optimizer over skdl's parameter groups."""
         kwargs = self.get_params_for("optimizer")
         groups = param_groups(
@@ -177,14 +182,14 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
         )
         return self
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # The scaler only matters during training; it may hold CUDA tensors
         # that a CPU-only machine could not unpickle.
         state = super().__getstate__()
         state["grad_scaler_"] = None
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         # A net trained on a GPU and loaded where there is none is mapped to
         # the CPU by skorch, which then warns twice that it did so. Predicting
         # on the CPU is the documented behaviour, not a problem to flag.
@@ -194,7 +199,7 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
         if isinstance(self.device, torch.device):  # skorch's fallback
             self.device = str(self.device)
 
-    def infer(self, x, **fit_params):
+    def infer(self, x: dict[str, torch.Tensor], **fit_params: Any) -> torch.Tensor:
         """Run the module on a batch, leaving out the sample weights.
 
         Under mixed precision the outputs come back as float32.
@@ -210,7 +215,13 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
             out = out.float()
         return out
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
+    def get_loss(
+        self,
+        y_pred: torch.Tensor,
+        y_true: torch.Tensor,
+        X: dict[str, torch.Tensor] | None = None,
+        training: bool = False,
+    ) -> torch.Tensor:
         """Weighted mean of the per-sample loss."""
         y_true = to_tensor(y_true, device=self.device)
         loss = self.criterion_(y_pred, y_true)
@@ -229,7 +240,7 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
         ]
         return self.l1 * sum(p.abs().sum() for p in params)
 
-    def train_step_single(self, batch, **fit_params):
+    def train_step_single(self, batch: Batch, **fit_params: Any) -> StepResult:
         """Forward, loss, backward; raise if the loss is not finite."""
         self._set_training(True)
         Xi, yi = unpack_data(batch)
@@ -249,7 +260,7 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
         else:
             scaler.scale(loss).backward()
 
-    def train_step(self, batch, **fit_params):
+    def train_step(self, batch: Batch, **fit_params: Any) -> StepResult:
         """One optimizer step; with a gradient scaler, the scaler steps.
 
         ``GradScaler.step`` takes no closure, so the step is spelled out. The
@@ -272,14 +283,14 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
         scaler.update()
         return step
 
-    def validation_step(self, batch, **fit_params):
+    def validation_step(self, batch: Batch, **fit_params: Any) -> StepResult:
         """Score one validation batch; raise if the loss is not finite."""
         step = super().validation_step(batch, **fit_params)
         if not math.isfinite(step["loss"].item()):
             self._raise_diverged("validation")
         return step
 
-    def _raise_diverged(self, where: str):
+    def _raise_diverged(self, where: str) -> NoReturn:
         epoch = len(self.history)
         raise TrainingDivergedError(
             f"Training diverged: the {where} loss became NaN or infinite in "
@@ -289,7 +300,7 @@ class SkdlNet(InterruptibleNetMixin, NeuralNet):
         )
 
 
-def _accepts_fused(optimizer, device) -> bool:
+def _accepts_fused(optimizer: type[torch.optim.Optimizer], device: str) -> bool:
     """Whether the optimizer takes ``fused=True`` on this device."""
     try:
         params = inspect.signature(optimizer).parameters

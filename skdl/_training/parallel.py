@@ -33,9 +33,13 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import torch
 from skorch.callbacks import Callback
+
+if TYPE_CHECKING:
+    from skorch import NeuralNet
 
 __all__ = [
     "ShareThreads",
@@ -159,5 +163,5 @@ class ShareThreads(Callback):
     directly or after unpickling.
     """
 
-    def on_epoch_begin(self, net, **kwargs) -> None:
+    def on_epoch_begin(self, net: NeuralNet, **kwargs: Any) -> None:
         _rebalance()

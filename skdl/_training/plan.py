@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["TrainingPlan"]
 
@@ -71,6 +72,6 @@ class TrainingPlan:
     callbacks: object
     verbose: int
 
-    def replace(self, **changes) -> TrainingPlan:
+    def replace(self, **changes: Any) -> TrainingPlan:
         """A copy with ``changes``, for the per-call variations of a fit."""
         return dataclasses.replace(self, **changes)
