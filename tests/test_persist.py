@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.datasets import load_iris, make_regression
+from sklearn.datasets import load_iris, make_classification, make_regression
 
 import skdl
 from skdl import ImageClassifier, TabularClassifier, TabularRegressor
@@ -479,3 +479,26 @@ def test_a_pretrained_model_loads_offline_without_its_hub_file(tmp_path, monkeyp
     assert loaded.weights == "DEFAULT"
     np.testing.assert_allclose(loaded.mean_, [0.485, 0.456, 0.406])
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_a_pickle_naming_the_old_engine_paths_loads(tmp_path):
+    """Nets pickled when SkdlNet lived in skdl._net (before skdl._training)."""
+    from skdl._training.callbacks import RecordLR
+    from skdl._training.net import SkdlNet
+
+    X, y = make_classification(60, 4, random_state=0)
+    clf = TabularClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    clf.fit(X.astype(np.float32), y)
+    # Protocol 3 writes module paths as text lines, without frames.
+    data = pickle.dumps(clf, protocol=3)
+    # Spell the classes by their old modules, as an older skdl wrote them.
+    for new, old in (
+        (b"skdl._training.net\n", b"skdl._net\n"),
+        (b"skdl._training.callbacks\n", b"skdl._callbacks\n"),
+    ):
+        data = data.replace(new, old)
+    assert b"skdl._net" in data and b"skdl._training.net" not in data
+    loaded = pickle.loads(data)
+    assert type(loaded.net_) is SkdlNet
+    assert any(isinstance(cb, RecordLR) for _, cb in loaded.net_.callbacks_)
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
