@@ -26,16 +26,12 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 from sklearn_compat.base import _fit_context
 
-from ._continue import continue_fit, remember_structure
-from ._describe import brief_parameter_errors
-from ._divergence import warn_if_diverged
-from ._labels import check_target_rows
+from ._estimator.continued import continue_fit, remember_structure
+from ._estimator.divergence import warn_if_diverged
+from ._estimator.plan import resolve_plan
 from ._persistence.mixin import PersistMixin
-from ._plan import resolve_plan
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
-from ._sample_weights import check_user_weights, split_with_weight
 from ._search import _common_space
-from ._snapshot import FitSnapshot, release_previous_fit
 from ._training.accelerate import active_accelerator, net_choice, shared_seed
 from ._training.callbacks import user_callbacks
 from ._training.checkpoint import attach_checkpoint
@@ -44,6 +40,10 @@ from ._training.devices import check_precision, resolve_device
 from ._training.interrupt import FitInterrupted, close_datasets, keep_interrupted
 from ._training.net import NetConfig, build_net, param_groups
 from ._training.parallel import counting_fit, running_fits, share_threads
+from ._training.snapshot import FitSnapshot, release_previous_fit
+from ._validation.describe import brief_parameter_errors
+from ._validation.labels import check_target_rows
+from ._validation.sample_weights import check_user_weights, split_with_weight
 from .finetune._freeze import Unfreeze, freeze_parameters, frozen_norm_layers
 from .finetune._transfer import (
     StartingWeights,
@@ -301,7 +301,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         # any error raised before training starts (validation, the data
         # adapter, building the network, weights, freezing, the optimizer)
         # restores the snapshot. The previous networks are released when
-        # training starts (see skdl._snapshot).
+        # training starts (see skdl._training.snapshot).
         with FitSnapshot(self):
             X, y_encoded, weights, device = self._validate_fit_input(
                 X, y, sample_weight
@@ -457,7 +457,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
     ):
         """The skorch net (not yet fitted) that trains ``module`` under ``plan``.
 
-        Shared by ``fit`` and the continued fits of :mod:`skdl._continue`.
+        Shared by ``fit`` and the continued fits of :mod:`skdl._estimator.continued`.
         Returns the net and the active accelerator (None without one).
         """
         config = NetConfig(
@@ -501,7 +501,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
                     warnings.filterwarnings("ignore", message=".*re-initializ.*")
                     # The optimizer's parameter groups refuse a fully frozen
                     # network; with that checked, the previous model goes
-                    # before the new one takes (GPU) memory (skdl._snapshot).
+                    # before the new one takes (GPU) memory (skdl._training.snapshot).
                     param_groups(
                         module,
                         lr=plan.lr,

@@ -17,7 +17,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from ._describe import describe_value
+from ._validation.describe import describe_value
 
 __all__ = [
     "ACTIVATIONS",

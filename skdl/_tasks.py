@@ -22,9 +22,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _assert_all_finite, check_array, check_is_fitted
 from torch import nn
 
-from ._continue import ClassifierPartialFitMixin, RegressorPartialFitMixin
-from ._labels import check_class_labels
-from ._sample_weights import loss_weights
+from ._estimator.continued import ClassifierPartialFitMixin, RegressorPartialFitMixin
+from ._validation.labels import check_class_labels
+from ._validation.sample_weights import loss_weights
 
 __all__ = [
     "ClassifierTaskMixin",

@@ -36,14 +36,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array
 from sklearn_compat.base import _fit_context
 
-from ._divergence import warn_if_diverged
-from ._labels import check_target_rows
-from ._plan import resolve_plan
-from ._sample_weights import check_user_weights, split_with_weight
-from ._training.accelerate import shared_seed
-from ._training.checkpoint import attach_checkpoint
-from ._training.devices import check_precision, resolve_device
-from ._training.parallel import counting_fit, share_threads
+from .._training.accelerate import shared_seed
+from .._training.checkpoint import attach_checkpoint
+from .._training.devices import check_precision, resolve_device
+from .._training.parallel import counting_fit, share_threads
+from .._validation.labels import check_target_rows
+from .._validation.sample_weights import check_user_weights, split_with_weight
+from .divergence import warn_if_diverged
+from .plan import resolve_plan
 
 __all__ = ["ClassifierPartialFitMixin", "RegressorPartialFitMixin", "continue_fit"]
 

@@ -54,7 +54,7 @@ def reference_loss(estimator) -> float:
     loss : float
     """
     # diagnostics imports the estimators, so it is imported late here.
-    from .diagnostics._fitted import baseline_loss
+    from ..diagnostics._fitted import baseline_loss
 
     return max(baseline_loss(estimator), 1.0)
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._registry import resolve_optimizer
-from ._training.plan import TrainingPlan
+from .._registry import resolve_optimizer
+from .._training.plan import TrainingPlan
 
 if TYPE_CHECKING:
-    from ._base import BaseDLEstimator
+    from .._base import BaseDLEstimator
 
 __all__ = ["resolve_plan"]
 

@@ -9,11 +9,12 @@ Layers, each importing only those before it (no cycles):
   mixins of a fit;
 * :mod:`.parallel`, :mod:`.devices` - the runtime: CPU threads, device and
   precision;
+* :mod:`.snapshot` - the previous model, kept until training really starts;
 * :mod:`.net` - ``SkdlNet`` and ``build_net``;
 * :mod:`.accelerate` - the accelerator-aware net, built on ``SkdlNet``; the
   caller of ``build_net`` chooses it (``net_choice``), so ``net`` never
   imports it.
 
-The estimators (``skdl._base``) sit above this package; nothing here imports
-an estimator module.
+The estimators (``skdl._base``, ``skdl._estimator``) sit above this
+package; nothing here imports an estimator module.
 """

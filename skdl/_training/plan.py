@@ -2,7 +2,7 @@
 
 The estimator resolves its parameters (``"auto"`` values, the device, the
 batch size for this many rows) into one frozen :class:`TrainingPlan`
-(:func:`skdl._plan.resolve_plan`); :func:`skdl._training.net.build_net`
+(:func:`skdl._estimator.plan.resolve_plan`); :func:`skdl._training.net.build_net`
 builds the skorch net from the plan alone and knows no estimator parameter
 names. The same plan drives ``fit``, ``warm_start`` and ``partial_fit``.
 """

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._divergence import reference_loss
+from .._estimator.divergence import reference_loss
 from ._fitted import (
     baseline_loss,
     early_stopping_fired,

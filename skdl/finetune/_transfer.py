@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .._describe import describe_error, describe_value
+from .._validation.describe import describe_error, describe_value
 
 __all__ = [
     "StartingWeights",

@@ -17,7 +17,7 @@ import torch
 import torchvision
 from torch import nn
 
-from .._describe import describe_error, describe_value
+from .._validation.describe import describe_error, describe_value
 from ..finetune import TransferReport
 from ..modules.cnn import CompactCNN
 from ._timm import build_timm, is_timm

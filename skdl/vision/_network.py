@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._describe import describe_value
+from .._validation.describe import describe_value
 from ..finetune._transfer import StartingWeights, TransferReport
 from ..modules.cnn import ImageNetwork
 from ._arrays import image_size_tuple

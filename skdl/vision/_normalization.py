@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._describe import describe_value
+from .._validation.describe import describe_value
 
 __all__ = [
     "IMAGENET_MEAN",

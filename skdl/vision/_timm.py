@@ -17,7 +17,7 @@ from pathlib import Path
 
 from torch import nn
 
-from .._describe import describe_error
+from .._validation.describe import describe_error
 
 __all__ = [
     "TIMM_PREFIX",

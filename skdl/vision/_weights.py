@@ -14,7 +14,7 @@ import torch
 import torchvision
 from torch import nn
 
-from .._describe import describe_error, describe_value
+from .._validation.describe import describe_error, describe_value
 
 __all__ = [
     "build_pretrained",

@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
 import skdl.vision._classifier as classifier_module
-from skdl._describe import describe_value
+from skdl._validation.describe import describe_value
 from skdl.vision import ImageClassifier
 from skdl.vision._normalization import IMAGENET_MEAN, IMAGENET_STD
 
@@ -24,7 +24,10 @@ def images():
 def _small():
     torch.manual_seed(0)
     return nn.Sequential(
-        nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Conv2d(3, 4, 3),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
         nn.Linear(4, 7),
     )
 
