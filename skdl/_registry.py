@@ -150,10 +150,22 @@ class _OneCycleLR(torch.optim.lr_scheduler.OneCycleLR):
     torch's ``OneCycleLR`` refuses optimizers without ``momentum`` or
     ``betas`` (Adagrad, many custom ones) unless ``cycle_momentum=False``;
     those optimizers get the learning-rate cycle alone.
+
+    A single ``max_lr`` is the peak of the first parameter group; the other
+    groups peak in proportion to their own rates, so ``backbone_lr_scale``
+    and a module's ``lr_factors`` hold through the cycle (torch would give
+    every group the same peak).
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, **kwargs) -> None:
         defaults = optimizer.defaults
+        peak = kwargs.get("max_lr")
+        groups = optimizer.param_groups
+        if isinstance(peak, (int, float)) and groups and groups[0]["lr"] > 0:
+            base = groups[0].get("initial_lr", groups[0]["lr"])
+            kwargs["max_lr"] = [
+                peak * g.get("initial_lr", g["lr"]) / base for g in groups
+            ]
         kwargs.setdefault(
             "cycle_momentum", "momentum" in defaults or "betas" in defaults
         )

@@ -329,7 +329,9 @@ def param_groups(
     ``lr * backbone_lr_scale``. Frozen parameters belong to their groups from
     the start but have no gradient, so the optimizer gives them neither
     updates nor weight decay until they are thawed (see
-    :class:`skdl.finetune.Unfreeze`).
+    :class:`skdl.finetune.Unfreeze`). A module may declare ``lr_factors``, a
+    dict from parameter-name prefix to a multiplier of its group's rate;
+    those parameters get groups of their own, named after the prefix.
 
     Parameters
     ----------
@@ -346,19 +348,27 @@ def param_groups(
     -------
     groups : list of dict
         Named ``"head"``, ``"head_no_decay"``, ``"backbone"`` and
-        ``"backbone_no_decay"`` (empty ones left out); the head groups come
-        first, so ``groups[0]["lr"]`` is the base rate.
+        ``"backbone_no_decay"``, then ``"<part>:<prefix>"`` for the
+        ``lr_factors`` (empty ones left out); the head groups come first, so
+        ``groups[0]["lr"]`` is the base rate.
     """
     head_prefixes = tuple(getattr(module, "head_prefixes", ("head",)))
+    factors = dict(getattr(module, "lr_factors", {}) or {})
     buckets: dict[str, list[torch.nn.Parameter]] = {
         "head": [],
         "head_no_decay": [],
         "backbone": [],
         "backbone_no_decay": [],
     }
+    scale: dict[str, float] = {}
     for name, p in module.named_parameters():
         part = "head" if _is_head(name, head_prefixes) else "backbone"
-        buckets[part if p.ndim > 1 else part + "_no_decay"].append(p)
+        bucket = part if p.ndim > 1 else part + "_no_decay"
+        prefix = next((f for f in factors if _is_head(name, (f,))), None)
+        if prefix is not None:
+            bucket = f"{bucket}:{prefix}"
+            scale[bucket] = float(factors[prefix])
+        buckets.setdefault(bucket, []).append(p)
     if not any(p.requires_grad for p in module.parameters()):
         raise ValueError(
             "Every parameter of the network is frozen, so there is nothing to "
@@ -368,8 +378,11 @@ def param_groups(
         {
             "params": params,
             "name": name,
-            "lr": lr if name.startswith("head") else lr * backbone_lr_scale,
-            "weight_decay": 0.0 if name.endswith("no_decay") else weight_decay,
+            "lr": (lr if name.startswith("head") else lr * backbone_lr_scale)
+            * scale.get(name, 1.0),
+            "weight_decay": 0.0
+            if name.split(":")[0].endswith("no_decay")
+            else weight_decay,
         }
         for name, params in buckets.items()
         if params

@@ -111,6 +111,7 @@ class TabularMixin(BaseDLEstimator):
         "scaling": [StrOptions(set(SCALERS)), None],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "numeric_embedding": [StrOptions({"periodic", "piecewise"}), None],
+        "feature_scale": ["boolean"],
         "n_ensemble": [Interval(numbers.Integral, 1, None, closed="left")],
         "ema_epochs": [Interval(numbers.Real, 0, None, closed="neither"), None],
     }
@@ -312,6 +313,7 @@ class TabularMixin(BaseDLEstimator):
             n_outputs=n_outputs,
             numeric_embedding=self.numeric_embedding,
             bin_edges=self.encoder_.bin_edges_,
+            feature_scale=bool(self.feature_scale),
         )
 
     def __sklearn_tags__(self):

@@ -65,6 +65,12 @@ or None, default="robust_clip"
         (:class:`skdl.modules.PeriodicEmbedding`, "PLR"); it scored higher
         on the benchmark's two 1,000-row tables. Both keep the scaled value
         next to the embedding; None feeds only the scaled values.
+    feature_scale : bool, default=False
+        Give every input of the first hidden layer (each numeric feature's
+        value or embedding, each categorical embedding) a learnable scale,
+        initialized at 1 and trained with 6 times ``lr``: RealMLP's
+        "scaling layer" (Holzmüller et al., 2024), a soft, learned feature
+        selection that lets the network quiet uninformative columns.
     n_ensemble : int, default=1
         Number of networks trained and averaged (their predicted
         probabilities, or their predictions for regression). Each member has
@@ -268,6 +274,7 @@ or None, default="robust_clip"
         scaling="robust_clip",
         embedding_dim=None,
         numeric_embedding="piecewise",
+        feature_scale=False,
         n_ensemble=1,
         ema_epochs=1.0,
         augment=None,
@@ -302,6 +309,7 @@ or None, default="robust_clip"
         self.scaling = scaling
         self.embedding_dim = embedding_dim
         self.numeric_embedding = numeric_embedding
+        self.feature_scale = feature_scale
         self.n_ensemble = n_ensemble
         self.ema_epochs = ema_epochs
         self.augment = augment

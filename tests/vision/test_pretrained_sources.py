@@ -194,6 +194,55 @@ def test_timm_weights_load_through_timm_from_a_local_file(images, timm_file):
     np.testing.assert_allclose(est.std_, model.pretrained_cfg["std"])
 
 
+def _offline_hub(monkeypatch, cache):
+    """Point huggingface_hub (which timm downloads through) at ``cache``, offline.
+
+    The hub reads these settings at import; patching its constants module
+    is what setting ``HF_HUB_CACHE`` and ``HF_HUB_OFFLINE=1`` before Python
+    starts does.
+    """
+    constants = pytest.importorskip("huggingface_hub.constants")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+
+
+def test_timm_default_weights_come_from_timms_cache(images, timm_file, tmp_path):
+    # weights="DEFAULT" goes through timm's real download code, which finds
+    # the file in the Hugging Face cache (laid out as a download leaves it)
+    # and never touches the network.
+    from safetensors.torch import save_file
+
+    model, _ = timm_file
+    repo = tmp_path / "models--timm--test_efficientnet.r160_in1k"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, snapshot / "model.safetensors")
+    with pytest.MonkeyPatch.context() as mp:
+        _offline_hub(mp, tmp_path)
+        est = _fast(
+            backbone="timm:test_efficientnet",
+            weights="DEFAULT",
+            freeze="backbone",
+            image_size=32,
+        ).fit(*images)
+    network = est.net_.module_.backbone
+    torch.testing.assert_close(network.conv_stem.weight, model.conv_stem.weight)
+    assert est.transfer_report_.source == "timm test_efficientnet"
+
+
+def test_timm_default_weights_missing_offline_is_a_short_error(images, tmp_path):
+    pytest.importorskip("timm")
+    with pytest.MonkeyPatch.context() as mp:
+        _offline_hub(mp, tmp_path)
+        with pytest.raises(ValueError, match="not in timm's cache") as info:
+            _fast(backbone="timm:test_efficientnet", weights="DEFAULT").fit(*images)
+    assert "weights=" in str(info.value)
+    assert len(str(info.value)) < 600
+
+
 def test_timm_without_weights_starts_fresh_at_its_input_size(images):
     pytest.importorskip("timm")
     est = _fast(backbone="timm:test_efficientnet").fit(*images)
