@@ -63,6 +63,7 @@ def _tabular_space(estimator) -> dict:
         "normalization": [None, "batch", "layer"],
         "scaling": ["robust_clip", "quantile", "standard"],
         "numeric_embedding": [None, "periodic", "piecewise", "piecewise"],
+        "feature_scale": [False, True],
         "ema_epochs": [None, 0.5, 1.0, 1.0, 2.0],
         "batch_size": [64, 128, 256, 512],
     }
