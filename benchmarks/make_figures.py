@@ -78,7 +78,7 @@ def _normalized_points(rows: list[dict]) -> dict[str, tuple[list, list]]:
     return points
 
 
-def _scatter(ax, points: dict) -> None:
+def _scatter(ax, points: dict, *, xlabel: str) -> None:
     for model, (label, color, marker) in MODELS.items():
         if model not in points:
             continue
@@ -94,7 +94,7 @@ def _scatter(ax, points: dict) -> None:
             label=f"{label} (median {np.median(norms):.3f}, {np.median(times):.2f} s)",
         )
     ax.set_xscale("log")
-    ax.set_xlabel("mean fit time per split (s, log scale, one torch thread)")
+    ax.set_xlabel(xlabel)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize="x-small")
 
@@ -108,7 +108,11 @@ def suites_figure() -> Figure:
     for ax, suite in zip(axes, ("A", "B")):
         mine = [r for r in rows if r.get("suite") == suite]
         n = len({r["dataset"] for r in mine})
-        _scatter(ax, _normalized_points(mine))
+        _scatter(
+            ax,
+            _normalized_points(mine),
+            xlabel="mean fit time per split (s, log scale, one torch thread)",
+        )
         role = "defaults chosen here" if suite == "A" else "held out"
         ax.set_title(f"suite {suite}: {n} tables ({role})", fontsize="medium")
     axes[0].set_ylabel("normalized accuracy / R² (1 = best model)")
@@ -129,29 +133,14 @@ def tabular_figure() -> Figure:
 
     fig = Figure(figsize=(7.5, 4.6), layout="constrained")
     ax = fig.add_subplot()
-    for model, (label, color, marker) in MODELS.items():
-        if model not in points:
-            continue
-        times, norms = points[model]
-        ax.scatter(times, norms, color=color, marker=marker, alpha=0.35, s=28)
-        ax.scatter(
-            np.median(times),
-            np.median(norms),
-            color=color,
-            marker=marker,
-            s=160,
-            edgecolor="black",
-            label=f"{label} (median {np.median(norms):.3f}, {np.median(times):.2f} s)",
-        )
-    ax.set_xscale("log")
-    ax.set_xlabel("mean fit time per fold (s, log scale, one torch thread)")
+    _scatter(
+        ax, points, xlabel="mean fit time per fold (s, log scale, one torch thread)"
+    )
     ax.set_ylabel("normalized accuracy / R² (1 = best of the four)")
     ax.set_title(
         f"{len(by_table)} real tables, 5 folds, all rows "
         f"(commit {results['machine']['git']['commit'][:7]})"
     )
-    ax.legend(loc="lower right", fontsize="small")
-    ax.grid(alpha=0.3)
     return fig
 
 
