@@ -152,6 +152,7 @@ NON_DEFAULT = {
     "scaling": "robust",
     "embedding_dim": 3,
     "numeric_embedding": None,
+    "feature_scale": True,
     "n_ensemble": 2,
     "ema_epochs": 0.5,
     "early_stopping": False,
