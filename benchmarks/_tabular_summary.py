@@ -131,12 +131,14 @@ def by_suite(rows: list[dict], models: list[str]) -> dict:
     suites = [s for s in SUITES if any(r["suite"] == s for r in rows)]
     for name in [*suites, "all"] if len(suites) > 1 else suites:
         mine = rows if name == "all" else [r for r in rows if r["suite"] == name]
-        out[name] = {**compare(mine, models), "targets": targets(mine, models)}
+        summary = compare(mine, models)
+        out[name] = {**summary, "targets": targets(mine, summary)}
     return out
 
 
-def targets(rows: list[dict], models: list[str]) -> dict:
-    """What issue 17 asks of skdl, from one suite's (or all) aggregate rows.
+def targets(rows: list[dict], summary: dict) -> dict:
+    """What issue 17 asks of skdl, from one suite's (or all) aggregate rows
+    and their ``compare`` summary.
 
     * ``beats_mlp``: share of tables where skdl's mean primary score
       (accuracy or R²) is strictly higher than the scikit-learn MLP's;
@@ -147,7 +149,7 @@ def targets(rows: list[dict], models: list[str]) -> dict:
     table = {(r["dataset"], r["model"]): r for r in rows}
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     out: dict = {"n_tables": len(datasets)}
-    if "mlp" in models:
+    if any(model == "mlp" for _, model in table):
         wins = total = 0
         for d in datasets:
             task = table.get((d, "skdl"), table.get((d, "mlp")))["task"]
@@ -161,9 +163,9 @@ def targets(rows: list[dict], models: list[str]) -> dict:
             total += 1
             wins += other is None or (mine is not None and mine > other)
         out["beats_mlp"] = {"tables": wins, "of": total, "share": wins / max(total, 1)}
-    norm = compare(rows, models)["median_normalized_score"]
+    norm = summary["median_normalized_score"]
     out["median_normalized"] = {m: norm[m] for m in ("skdl", "realmlp") if m in norm}
-    times = _fit_times(rows, models)
+    times = summary["fit_time"]
     if "skdl" in times:
         for peer in ("realmlp", "hgb"):
             if peer in times:

@@ -332,18 +332,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def summarize(path: Path) -> None:
-    """Recompute a saved run's aggregate and summary (e.g. after a new statistic)."""
-    payload = json.loads(Path(path).read_text(encoding="utf-8"))
-    models = payload["config"]["models"]
+def finish(payload: dict, models: list[str], path: Path) -> None:
+    """Aggregate the payload's records, summarize, print the tables, save."""
     rows = aggregate(payload["records"])
     summary = compare(rows, models)
     summary["by_suite"] = by_suite(rows, models)
     payload.update(aggregate=rows, summary=summary)
+    print()
     print(report(rows, summary, models))
     print()
     print(targets_report(summary["by_suite"]))
     print(f"\nsaved {write_json(path, payload)}")
+
+
+def summarize(path: Path) -> None:
+    """Recompute a saved run's aggregate and summary (e.g. after a new statistic)."""
+    payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    finish(payload, payload["config"]["models"], path)
 
 
 def main(argv=None) -> None:
@@ -396,16 +401,7 @@ def main(argv=None) -> None:
         payload["datasets"][ds.name] = {**asdict(ds), **ds_info}
         payload["records"].extend(records)
         write_json(args.output, payload)  # keep partial results of long runs
-    rows = aggregate(payload["records"])
-    summary = compare(rows, args.models)
-    summary["by_suite"] = by_suite(rows, args.models)
-    payload.update(aggregate=rows, summary=summary)
-    print()
-    print(report(rows, summary, args.models))
-    print()
-    print(targets_report(summary["by_suite"]))
-    path = write_json(args.output, payload)
-    print(f"\nsaved {path}")
+    finish(payload, args.models, args.output)
 
 
 if __name__ == "__main__":

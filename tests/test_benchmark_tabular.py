@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from _tabular_peers import RealMLPPeer  # noqa: E402
-from _tabular_summary import by_suite, targets  # noqa: E402
+from _tabular_summary import by_suite, compare, targets  # noqa: E402
 from tabular_accuracy import PeerCache  # noqa: E402
 
 
@@ -58,7 +58,7 @@ MODELS = ["skdl", "mlp", "realmlp", "hgb"]
 
 def test_targets_count_strict_wins_over_the_mlp_and_time_ratios():
     suite_a = [r for r in ROWS if r["suite"] == "A"]
-    t = targets(suite_a, MODELS)
+    t = targets(suite_a, compare(suite_a, MODELS))
     assert t["n_tables"] == 2
     # A tie is not a win.
     assert t["beats_mlp"] == {"tables": 1, "of": 2, "share": 0.5}
