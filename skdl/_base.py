@@ -32,7 +32,12 @@ from ._estimator.plan import resolve_plan
 from ._persistence.mixin import PersistMixin
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 from ._search import _common_space
-from ._training.accelerate import active_accelerator, net_choice, shared_seed
+from ._training.accelerate import (
+    active_accelerator,
+    net_choice,
+    shared_seed,
+    train_net,
+)
 from ._training.callbacks import user_callbacks
 from ._training.checkpoint import attach_checkpoint
 from ._training.data import AugmentTransform
@@ -494,29 +499,21 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
                 plan, module, callbacks, frozen_norm, train_ds, valid_ds, seed
             )
             net = attach_checkpoint(self, net, seed, train_ds, valid_ds)
-            try:
-                with warnings.catch_warnings():
-                    # skorch warns that a module instance is re-initialized
-                    # in place; skdl builds a fresh module for every fit.
-                    warnings.filterwarnings("ignore", message=".*re-initializ.*")
-                    # The optimizer's parameter groups refuse a fully frozen
-                    # network; with that checked, the previous model goes
-                    # before the new one takes (GPU) memory (skdl._training.snapshot).
-                    param_groups(
-                        module,
-                        lr=plan.lr,
-                        weight_decay=plan.weight_decay,
-                        backbone_lr_scale=plan.backbone_lr_scale,
-                    )
-                    release_previous_fit()
-                    net.fit(train_ds, None)
-            except BaseException:
-                if accelerator is not None:
-                    net.release_from_accelerator()
-                raise
-            if accelerator is not None:
-                net = net.to_plain_net()
-        return net
+
+            def train() -> None:
+                # The optimizer's parameter groups refuse a fully frozen
+                # network; with that checked, the previous model goes
+                # before the new one takes (GPU) memory (skdl._training.snapshot).
+                param_groups(
+                    module,
+                    lr=plan.lr,
+                    weight_decay=plan.weight_decay,
+                    backbone_lr_scale=plan.backbone_lr_scale,
+                )
+                release_previous_fit()
+                net.fit(train_ds, None)
+
+            return train_net(net, accelerator, train)
 
     def _record_history(self, net, *, has_valid: bool) -> None:
         keys = [

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -36,7 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array
 from sklearn_compat.base import _fit_context
 
-from .._training.accelerate import shared_seed
+from .._training.accelerate import shared_seed, train_net
 from .._training.checkpoint import attach_checkpoint
 from .._training.devices import check_precision, resolve_device
 from .._training.parallel import counting_fit, share_threads
@@ -316,19 +315,14 @@ def _continue_net(
         if not partial:
             start = None if old is None else old.module_
             net = attach_checkpoint(estimator, net, seed, train_ds, valid_ds, start)
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*re-initializ.*")
-                net.initialize()
-                if old is not None:
-                    _carry_optimizer(old, net)
-                net.partial_fit(train_ds, None, epochs=1 if partial else None)
-        except BaseException:
-            if accelerator is not None:
-                net.release_from_accelerator()
-            raise
-        if accelerator is not None:
-            net = net.to_plain_net()
+
+        def train() -> None:
+            net.initialize()
+            if old is not None:
+                _carry_optimizer(old, net)
+            net.partial_fit(train_ds, None, epochs=1 if partial else None)
+
+        net = train_net(net, accelerator, train)
     return net, plan
 
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import contextvars
 import math
-from collections.abc import Iterable, Iterator, Sized
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,7 @@ __all__ = [
     "MeanLosses",
     "active_accelerator",
     "shared_seed",
+    "train_net",
     "use_accelerator",
 ]
 
@@ -300,3 +302,24 @@ class MeanLosses(Callback):
                 )
                 mean = accelerator.reduce(value, reduction="mean")
                 net.history.record(key, float(mean))
+
+
+def train_net(net: SkdlNet, accelerator: Any, train: Callable[[], None]) -> SkdlNet:
+    """Run ``train()``, which trains ``net``; return the trained net, plain.
+
+    skorch's warning that a module instance is re-initialized in place is
+    silenced: skdl builds a fresh module for every fit. Under an
+    accelerator, a failure drops the net from the accelerator's lists
+    before it propagates, and a trained net comes back unwrapped
+    (:meth:`AcceleratedSkdlNet.to_plain_net`), as fit and continued fits
+    both need.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*re-initializ.*")
+            train()
+    except BaseException:
+        if accelerator is not None:
+            net.release_from_accelerator()
+        raise
+    return net if accelerator is None else net.to_plain_net()
