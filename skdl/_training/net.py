@@ -476,30 +476,15 @@ def build_net(
         # The training score is the running score of the epoch's training
         # batches (dropout and augmentation on), from the cached predictions:
         # no extra forward pass.
-        callbacks.append(
-            (
-                "train_score",
-                EpochScoring(
-                    _Scoring(config.score),
-                    lower_is_better=False,
-                    on_train=True,
-                    name="train_score",
-                    use_caching=True,
-                ),
+        for name, on_train in (("train_score", True), ("valid_score", False)):
+            scoring = EpochScoring(
+                _Scoring(config.score),
+                lower_is_better=False,
+                on_train=on_train,
+                name=name,
+                use_caching=True,
             )
-        )
-        callbacks.append(
-            (
-                "valid_score",
-                EpochScoring(
-                    _Scoring(config.score),
-                    lower_is_better=False,
-                    on_train=False,
-                    name="valid_score",
-                    use_caching=True,
-                ),
-            )
-        )
+            callbacks.append((name, scoring))
         callbacks.append(
             (
                 "early_stopping",
