@@ -28,6 +28,7 @@ with use_accelerator(accelerator):
         normalization="batch",
         max_epochs=30,
         patience=3,
+        tol=1e-3,
         lr_schedule="onecycle",
     ).fit(X, y)
 weights = torch.cat([p.detach().flatten() for p in clf.net_.module_.parameters()])
