@@ -390,8 +390,15 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
                 stacklevel=5,
             )
 
-    def _n_members(self) -> int:
-        """How many networks ``fit`` trains; ensembles override this."""
+    def _n_members(
+        self, n_samples: int, *, fitted: int | None = None, partial: bool = False
+    ) -> int:
+        """How many networks a fit on ``n_samples`` rows trains.
+
+        ``fitted`` is the size of the ensemble a continued fit trains
+        further, and ``partial`` says the fit is a ``partial_fit``.
+        Ensembles override this.
+        """
         return 1
 
     def _train(self, X, y_encoded, weights, device: str) -> None:
@@ -406,11 +413,12 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         # Under use_accelerator, all processes must split and shuffle alike.
         rs = check_random_state(shared_seed(self.random_state))
         members = []
-        for _ in range(self._n_members()):
+        for _ in range(self._n_members(n)):
             train_idx, valid_idx = split_with_weight(
                 self._split, n, y_encoded, weights, rs
             )
             members.append((train_idx, valid_idx, int(rs.randint(_INT32_MAX))))
+        self.n_ensemble_ = len(members)
 
         starting = self._resolve_weights()
         self._fit_adapter(X, members[0][0], starting)

@@ -173,9 +173,11 @@ def _validate(estimator, X, y, sample_weight, *, first: bool, classes=None):
     check_precision(estimator.precision, device)
     if not first:
         _check_structure(estimator)
-    if not first and len(estimator.nets_) != estimator._n_members():
+    fitted = None if first else len(estimator.nets_)
+    wanted = None if first else estimator._n_members(n, fitted=fitted)
+    if wanted != fitted:
         raise ValueError(
-            f"n_ensemble={estimator._n_members()}, but the fitted model has "
+            f"n_ensemble={wanted}, but the fitted model has "
             f"{len(estimator.nets_)} networks; a continued fit trains the fitted "
             f"ones. Set warm_start=False to fit a new ensemble."
         )
@@ -231,7 +233,8 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
     rs = check_random_state(shared_seed(estimator.random_state))
     previous = getattr(estimator, "nets_", None)
     members = []
-    for _ in range(estimator._n_members()):
+    fitted = None if previous is None else len(previous)
+    for _ in range(estimator._n_members(n, fitted=fitted, partial=partial)):
         if partial:
             train_idx, valid_idx = np.arange(n), None
         else:
@@ -239,6 +242,7 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
                 estimator._split, n, y_encoded, weights, rs
             )
         members.append((train_idx, valid_idx, int(rs.randint(_INT32_MAX))))
+    estimator.n_ensemble_ = len(members)
     # A first partial_fit starts from ``weights`` as fit does.
     starting = None if previous is not None else estimator._resolve_weights()
     if previous is None:

@@ -182,7 +182,7 @@ def keep_interrupted(estimator: BaseEstimator, members: list, has_valid: bool) -
         (m, ds) for m, ds in members if _complete(m) and not hasattr(m, "accelerator")
     ]
     net = members[-1][0]
-    n_members = estimator._n_members()
+    n_members = estimator.n_ensemble_
     n = len(net.history)
     where = f"{type(estimator).__name__}.fit was interrupted after {n} of "
     where += f"{net.max_epochs} epochs"
@@ -200,6 +200,7 @@ def keep_interrupted(estimator: BaseEstimator, members: list, has_valid: bool) -
     estimator._calibrate(kept)
     estimator.nets_ = [member for member, _ in kept]
     estimator.net_ = estimator.nets_[0]
+    estimator.n_ensemble_ = len(kept)
     estimator._record_history(estimator.net_, has_valid=has_valid)
     if kept[-1][0] is not net:
         what = "the members trained before it"

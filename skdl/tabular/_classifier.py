@@ -73,13 +73,17 @@ or None, default="robust_clip"
         initialized at 1 and trained with 6 times ``lr``: RealMLP's
         "scaling layer" (Holzmüller et al., 2024), a soft, learned feature
         selection that lets the network quiet uninformative columns.
-    n_ensemble : int, default=1
+    n_ensemble : int or "auto", default="auto"
         Number of networks trained and averaged (their predicted
         probabilities, or their predictions for regression). Each member has
         its own initialization, shuffling and validation split, so together
         they learn from every row. Ensembles of 3 to 5 are usually more
         accurate and better calibrated than one network, at proportionally
-        more training and prediction time.
+        more training and prediction time. ``"auto"`` trains 5 networks on
+        fewer than 2,000 samples, where one network's early stopping rests on
+        a small validation split and each fit takes seconds, and one network
+        otherwise; a continued fit trains the ensemble it has, and a first
+        ``partial_fit`` one network. The resolved number is ``n_ensemble_``.
     ema_epochs : float or None, default=1.0
         Keep an exponential moving average of the weights over about this
         many epochs (the per-step decay is ``1 - 1 / (ema_epochs *
@@ -249,10 +253,13 @@ or None, default="robust_clip"
     patience_ : int
         The early-stopping patience the last training call used
         (``patience="auto"`` resolved for its number of training rows).
+    n_ensemble_ : int
+        The number of networks in the fitted model (``n_ensemble="auto"``
+        resolved for the number of samples of the first fit).
     batch_size_ : int
         The batch size the last training call used (``batch_size="auto"``
         resolved for its number of training rows).
-    temperatures_ : ndarray of shape (n_ensemble,)
+    temperatures_ : ndarray of shape (n_ensemble_,)
         The softmax temperature of each member (1 without calibration).
     transfer_report_ : TransferReport or None
         What ``weights`` loaded (None without weights).
@@ -263,7 +270,7 @@ or None, default="robust_clip"
         ensemble. ``history_``, ``best_epoch_``, ``n_epochs_`` and
         ``stopped_early_`` describe this net.
     nets_ : list of skorch.NeuralNet
-        All ``n_ensemble`` fitted nets, ``net_`` first.
+        All ``n_ensemble_`` fitted nets, ``net_`` first.
 
     See Also
     --------
@@ -303,7 +310,7 @@ or None, default="robust_clip"
         embedding_dim=None,
         numeric_embedding="piecewise",
         feature_scale=False,
-        n_ensemble=1,
+        n_ensemble="auto",
         ema_epochs=1.0,
         augment=None,
         weights=None,

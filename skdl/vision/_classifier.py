@@ -297,6 +297,8 @@ default="auto"
     nets_ : list of skorch.NeuralNet
         ``[net_]``; the tabular estimators' ``n_ensemble`` fills it with
         several.
+    n_ensemble_ : int
+        ``len(nets_)``: 1.
 
     See Also
     --------
