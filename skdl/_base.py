@@ -439,7 +439,9 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         fitted = []
         with contextlib.ExitStack() as opened:
             try:
-                for train_idx, valid_idx, seed in members:
+                for i, (train_idx, valid_idx, seed) in enumerate(members, 1):
+                    if self.verbose and len(members) > 1:
+                        print(f"ensemble member {i} of {len(members)}", flush=True)
                     train_ds = subset(train_idx)
                     valid_ds = None if valid_idx is None else subset(valid_idx)
                     plan = resolve_plan(self, device, len(train_ds))

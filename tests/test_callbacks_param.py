@@ -157,7 +157,7 @@ def test_a_users_skorch_early_stopping_still_stops_training(data):
 
 
 def test_verbose_shows_epoch_k_of_n_and_an_upper_bound_without_colour(data, capsys):
-    small(verbose=1, max_epochs=4).fit(*data)
+    small(verbose=1, max_epochs=4, n_ensemble=1).fit(*data)
     out = capsys.readouterr()
     lines = out.out.splitlines()
     assert re.search(r"epoch\b.*\belapsed\s+left\s+dur", lines[0])
@@ -169,7 +169,7 @@ def test_verbose_shows_epoch_k_of_n_and_an_upper_bound_without_colour(data, caps
 
 
 def test_verbose_without_validation_gives_a_plain_estimate(data, capsys):
-    small(verbose=1, early_stopping=False).fit(*data)
+    small(verbose=1, early_stopping=False, n_ensemble=1).fit(*data)
     rows = [line for line in capsys.readouterr().out.splitlines() if "/3" in line]
     assert len(rows) == 3 and "<=" not in "".join(rows)
 

@@ -62,7 +62,10 @@ def lasts(directory):
 
 # Everything that carries state from epoch to epoch: the weight average,
 # a per-batch schedule, dropout, early stopping (which stops at epoch 7).
+# One network, so one checkpoint file per fit ("auto" would train 5 on these
+# small tables; ensembles are resumed in test_resume_of_an_ensemble...).
 FULL = dict(
+    n_ensemble=1,
     hidden_layer_sizes=(16,),
     max_epochs=12,
     patience=2,
@@ -205,8 +208,9 @@ def test_grid_search_clones_do_not_share_checkpoints(cancer, tmp_path):
         hidden_layer_sizes=(8,), max_epochs=2, random_state=0, checkpoint=tmp_path
     )
     GridSearchCV(est, {"lr": [1e-3, 1e-2]}, cv=2).fit(X, y)
-    # 2 settings x 2 folds, and the refit on all rows: 5 distinct files.
-    assert len(lasts(tmp_path)) == 5
+    # 2 settings x 2 folds, and the refit on all rows: 5 fits, each of 5
+    # networks (n_ensemble="auto" on 569 rows) with a file of its own.
+    assert len(lasts(tmp_path)) == 5 * 5
 
 
 def test_checkpoint_without_random_state_warns(cancer, tmp_path):
@@ -219,7 +223,7 @@ def test_checkpoint_without_random_state_warns(cancer, tmp_path):
 
 def test_a_warm_start_fit_resumes_from_its_checkpoint(cancer, tmp_path):
     X, y = cancer
-    params = dict(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+    params = dict(hidden_layer_sizes=(8,), max_epochs=3, random_state=0, n_ensemble=1)
     base = TabularClassifier(**params, warm_start=True).fit(X, y)
     plain = copy.deepcopy(base).fit(X, y)
     crashing = crash_at(copy.deepcopy(base).set_params(checkpoint=tmp_path), 2)

@@ -42,6 +42,7 @@ SHARED_BY_TABULAR = [
     "lr",
     "lr_schedule",
     "max_epochs",
+    "n_ensemble",
     "optimizer",
     "patience",
     "random_state",
@@ -69,3 +70,9 @@ def test_resolved_values_are_documented_alike(attr):
     for cls in ALL:
         assert f"    {attr} : int" in cls.__doc__, f"{cls.__name__} lacks {attr}"
     assert_docstring_consistency(ALL, include_attrs=[attr])
+
+
+def test_resolved_ensemble_size_is_documented_alike():
+    for cls in ALL:
+        assert "    n_ensemble_ : int" in cls.__doc__, f"{cls.__name__} lacks it"
+    assert_docstring_consistency(TABULAR, include_attrs=["n_ensemble_"])

@@ -262,6 +262,8 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
     fitted = []
     with contextlib.ExitStack() as opened:
         for i, (train_idx, valid_idx, seed) in enumerate(members):
+            if estimator.verbose and len(members) > 1:
+                print(f"ensemble member {i + 1} of {len(members)}", flush=True)
             train_ds = subset(train_idx)
             valid_ds = None if valid_idx is None else subset(valid_idx)
             old = None if previous is None else previous[i]

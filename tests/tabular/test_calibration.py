@@ -46,9 +46,10 @@ def test_calibration_keeps_predictions_and_repairs_smoothed_probabilities():
     raw = TabularClassifier(calibration=None, **common).fit(X_train, y_train)
     cal = TabularClassifier(calibration="temperature", **common).fit(X_train, y_train)
     np.testing.assert_array_equal(raw.predict(X_test), cal.predict(X_test))
-    np.testing.assert_array_equal(raw.temperatures_, [1.0])
-    # Smoothed targets make the network under-confident: T < 1 sharpens it.
-    assert cal.temperatures_[0] < 0.8
+    np.testing.assert_array_equal(raw.temperatures_, np.ones(raw.n_ensemble_))
+    # Smoothed targets make the networks under-confident: T < 1 sharpens them.
+    assert cal.temperatures_.shape == (cal.n_ensemble_,)
+    assert np.all(cal.temperatures_ < 0.8)
     assert log_loss(y_test, cal.predict_proba(X_test)) < 0.7 * log_loss(
         y_test, raw.predict_proba(X_test)
     )
@@ -61,6 +62,6 @@ def test_one_temperature_per_member_and_none_without_validation():
     assert np.all((ens.temperatures_ > 0.05) & (ens.temperatures_ < 20))
     assert len(set(ens.temperatures_)) == 3
     no_valid = TabularClassifier(early_stopping=False, **SMALL).fit(X, y)
-    np.testing.assert_array_equal(no_valid.temperatures_, [1.0])
+    np.testing.assert_array_equal(no_valid.temperatures_, np.ones(5))
     proba = ens.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)

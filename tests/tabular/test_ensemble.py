@@ -54,7 +54,7 @@ def test_members_hold_out_different_validation_rows():
 
 def test_first_member_matches_a_single_network():
     X, y = load_iris(return_X_y=True)
-    single = TabularClassifier(**FAST).fit(X, y)
+    single = TabularClassifier(n_ensemble=1, **FAST).fit(X, y)
     ensemble = TabularClassifier(n_ensemble=2, **FAST).fit(X, y)
     np.testing.assert_array_equal(
         _member(ensemble, 0).predict_proba(X), single.predict_proba(X)
@@ -98,7 +98,7 @@ def test_save_and_load_weights_restore_every_member(tmp_path):
     clf.load_weights(path)
     np.testing.assert_array_equal(clf.predict_proba(X), expected)
 
-    single = TabularClassifier(**FAST).fit(X, y)
+    single = TabularClassifier(n_ensemble=1, **FAST).fit(X, y)
     with pytest.raises(ValueError, match="2 network.*has 1"):
         single.load_weights(path)
     # The file still starts a new model: weights=path takes the first member.
@@ -119,3 +119,43 @@ def test_n_ensemble_is_searchable():
         X, y
     )
     assert len(search.best_estimator_.nets_) == search.best_params_["n_ensemble"]
+
+
+def test_auto_trains_five_members_on_small_data_and_one_on_large():
+    X, y = load_iris(return_X_y=True)
+    small = TabularClassifier(**FAST).fit(X, y)
+    assert small.n_ensemble == "auto"
+    assert small.n_ensemble_ == len(small.nets_) == 5
+    rng = np.random.RandomState(0)
+    X_big = rng.normal(size=(2_000, 3))
+    y_big = X_big @ [1.0, -2.0, 0.5]
+    large = TabularRegressor(**{**FAST, "max_epochs": 2}).fit(X_big, y_big)
+    assert large.n_ensemble_ == len(large.nets_) == 1
+    just_under = TabularRegressor(**{**FAST, "max_epochs": 1})
+    assert just_under.fit(X_big[:1_999], y_big[:1_999]).n_ensemble_ == 5
+    # An explicit count is taken as given, at any size.
+    assert TabularClassifier(n_ensemble=1, **FAST).fit(X, y).n_ensemble_ == 1
+
+
+def test_auto_continues_the_fitted_ensemble():
+    X, y = load_iris(return_X_y=True)
+    clf = TabularClassifier(warm_start=True, **FAST).fit(X, y)
+    epochs = clf.n_epochs_
+    # More data than "auto" would ensemble from scratch: the 5 fitted
+    # members train on, none is dropped or added.
+    X_more = np.repeat(X, 14, axis=0)
+    y_more = np.repeat(y, 14)
+    clf.set_params(max_epochs=1).fit(X_more, y_more)
+    assert len(clf.nets_) == clf.n_ensemble_ == 5
+    assert clf.n_epochs_ == epochs + 1  # continued, not refitted
+    # An explicit count that disagrees with the fitted ensemble is refused.
+    with pytest.raises(ValueError, match="n_ensemble=2, but the fitted model has 5"):
+        clf.set_params(n_ensemble=2).fit(X, y)
+
+
+def test_auto_partial_fit_trains_one_network():
+    X, y = load_iris(return_X_y=True)
+    clf = TabularClassifier(**FAST).partial_fit(X[:40], y[:40], classes=[0, 1, 2])
+    assert clf.n_ensemble_ == len(clf.nets_) == 1
+    clf.partial_fit(X[40:], y[40:])
+    assert len(clf.nets_) == 1

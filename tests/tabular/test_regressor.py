@@ -31,7 +31,7 @@ def _outputs(reg, X):
 
 def test_output_layer_is_linear_and_predictions_unscale_it():
     X, y = _data()
-    reg = TabularRegressor(**FAST).fit(X, y)
+    reg = TabularRegressor(n_ensemble=1, **FAST).fit(X, y)
     head = reg.net_.module_.head
     assert type(head) is nn.Linear and head.out_features == 1
     assert isinstance(reg.net_.criterion_, nn.MSELoss)

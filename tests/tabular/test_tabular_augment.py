@@ -35,7 +35,9 @@ def test_augmenter_sees_training_batches_only():
     )
     clf.fit(frame, y)
     n_train = len(y) - int(np.ceil(0.1 * len(y)))
-    assert sum(n for n, _, _ in log) == 3 * n_train
+    # Each of the 5 members ("auto", 178 rows) trains 3 epochs on its rows.
+    assert clf.n_ensemble_ == 5
+    assert sum(n for n, _, _ in log) == 5 * 3 * n_train
     assert {c for _, c, _ in log} == {3}
     assert all(keys == ["x_cat", "x_num"] for _, _, keys in log)
     seen = len(log)

@@ -406,6 +406,7 @@ def test_early_stopping_restores_the_lowest_validation_loss_epoch(tol):
         tol=tol,
         validation_fraction=0.25,
         random_state=0,
+        n_ensemble=1,  # one network's history and stopping epoch
     )
     clf = TabularClassifier(max_epochs=100, **params).fit(X, y)
     losses = clf.history_["valid_loss"]
@@ -648,9 +649,9 @@ def _epoch_rows(out):
 
 def test_verbose_one_prints_a_row_per_epoch(capsys):
     X, y = _clf_data()
-    TabularClassifier(early_stopping=False, verbose=1, **{**FAST, "max_epochs": 4}).fit(
-        X, y
-    )
+    TabularClassifier(
+        early_stopping=False, verbose=1, n_ensemble=1, **{**FAST, "max_epochs": 4}
+    ).fit(X, y)
     out, err = capsys.readouterr()
     header = out.splitlines()[0]
     assert "epoch" in header and "train_loss" in header and "lr" in header
@@ -664,7 +665,8 @@ def test_verbose_one_reports_validation_and_early_stopping(capsys):
     X, y = _overfitting_data()
     clf = TabularClassifier(
         (32,), lr=0.02, patience=3, max_epochs=100, verbose=1, random_state=0
-    ).fit(X, y)
+    ).set_params(n_ensemble=1)
+    clf.fit(X, y)
     out = capsys.readouterr().out
     assert "valid_loss" in out.splitlines()[0]
     # skorch prints an epoch's row after every other callback, so the epoch
@@ -672,3 +674,14 @@ def test_verbose_one_reports_validation_and_early_stopping(capsys):
     assert len(_epoch_rows(out)) == clf.n_epochs_ - 1
     assert "Stopping since valid_loss has not improved" in out
     assert f"Restoring best model from epoch {clf.best_epoch_}" in out
+
+
+def test_verbose_one_names_each_ensemble_member(capsys):
+    X, y = _clf_data()
+    TabularClassifier(
+        early_stopping=False, verbose=1, n_ensemble=3, **{**FAST, "max_epochs": 2}
+    ).fit(X, y)
+    out = capsys.readouterr().out
+    members = [r for r in out.splitlines() if r.startswith("ensemble member")]
+    assert members == [f"ensemble member {i} of 3" for i in (1, 2, 3)]
+    assert len(_epoch_rows(out)) == 3 * 2
