@@ -162,9 +162,7 @@ html_theme_options = {
 }
 # Pages without a section tree get the full width (the benchmark tables are
 # wide).
-html_sidebars = {
-    page: [] for page in ("index", "install", "quickstart", "benchmarks*")
-}
+html_sidebars = {page: [] for page in ("index", "install", "quickstart", "benchmarks*")}
 html_show_sourcelink = True
 
 

@@ -150,6 +150,7 @@ def gradient_norms(X, y, activation, normalization=None, seed=0):
 #: (no weight average) at scikit-learn's learning rate, so that the
 #: activations act on the plain MLP this page is about.
 PLAIN_MLP = dict(
+    n_ensemble=1,  # one network, whose units and curves are read below
     scaling="standard",
     numeric_embedding=None,
     label_smoothing=0.0,
