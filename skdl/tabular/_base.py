@@ -140,9 +140,9 @@ class TabularMixin(BaseDLEstimator):
         +2.2, GeographicalOriginalofMusic +1.7, titanic +1.1, car +0.1,
         credit-g 0), where 3 members gained 0.7 and lost 0.7 on credit-g;
         these fits take seconds, and 5 members take 4 to 5 times as long
-        (``docs/benchmarks.rst``). A continued fit
-        trains the ensemble it has (``fitted`` members), and ``partial_fit``,
-        whose batches say nothing of the data's size, trains one network.
+        (``docs/benchmarks.rst``). A continued fit trains the ensemble it
+        has (``fitted`` members), and a first ``partial_fit``, whose batches
+        say nothing of the data's size, trains one network.
         """
         if self.n_ensemble != "auto":
             return int(self.n_ensemble)
