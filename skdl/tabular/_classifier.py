@@ -259,8 +259,9 @@ or None, default="robust_clip"
     batch_size_ : int
         The batch size the last training call used (``batch_size="auto"``
         resolved for its number of training rows).
-    temperatures_ : ndarray of shape (n_ensemble_,)
-        The softmax temperature of each member (1 without calibration).
+    temperatures_ : ndarray of shape (n_members,)
+        The softmax temperature of each network in ``nets_`` (1 without
+        calibration).
     transfer_report_ : TransferReport or None
         What ``weights`` loaded (None without weights).
     frozen_parameters_ : list of str
