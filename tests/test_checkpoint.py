@@ -63,7 +63,8 @@ def lasts(directory):
 # Everything that carries state from epoch to epoch: the weight average,
 # a per-batch schedule, dropout, early stopping (which stops at epoch 7).
 # One network, so one checkpoint file per fit ("auto" would train 5 on these
-# small tables; ensembles are resumed in test_resume_of_an_ensemble...).
+# small tables; test_resume_of_an_ensemble_and_an_image_classifier resumes
+# an ensemble).
 FULL = dict(
     n_ensemble=1,
     hidden_layer_sizes=(16,),
