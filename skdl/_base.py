@@ -21,13 +21,13 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 from sklearn_compat.base import _fit_context
 
 from ._estimator.continued import continue_fit, remember_structure
 from ._estimator.divergence import warn_if_diverged
+from ._estimator.members import announce_member, draw_members
 from ._estimator.plan import resolve_plan
 from ._persistence.mixin import PersistMixin
 from ._registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
@@ -35,7 +35,6 @@ from ._search import _common_space
 from ._training.accelerate import (
     active_accelerator,
     net_choice,
-    shared_seed,
     train_net,
 )
 from ._training.callbacks import user_callbacks
@@ -48,7 +47,7 @@ from ._training.parallel import counting_fit, running_fits, share_threads
 from ._training.snapshot import FitSnapshot, release_previous_fit
 from ._validation.describe import brief_parameter_errors
 from ._validation.labels import check_target_rows
-from ._validation.sample_weights import check_user_weights, split_with_weight
+from ._validation.sample_weights import check_user_weights
 from .finetune._freeze import Unfreeze, freeze_parameters, frozen_norm_layers
 from .finetune._transfer import (
     StartingWeights,
@@ -409,16 +408,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         shuffling; they share the data adapter, fitted on the first member's
         training rows.
         """
-        n = _num_samples(X)
-        # Under use_accelerator, all processes must split and shuffle alike.
-        rs = check_random_state(shared_seed(self.random_state))
-        members = []
-        for _ in range(self._n_members(n)):
-            train_idx, valid_idx = split_with_weight(
-                self._split, n, y_encoded, weights, rs
-            )
-            members.append((train_idx, valid_idx, int(rs.randint(_INT32_MAX))))
-        self.n_ensemble_ = len(members)
+        members = draw_members(self, _num_samples(X), y_encoded, weights)
 
         starting = self._resolve_weights()
         self._fit_adapter(X, members[0][0], starting)
@@ -440,8 +430,7 @@ class BaseDLEstimator(PersistMixin, BaseEstimator):
         with contextlib.ExitStack() as opened:
             try:
                 for i, (train_idx, valid_idx, seed) in enumerate(members, 1):
-                    if self.verbose and len(members) > 1:
-                        print(f"ensemble member {i} of {len(members)}", flush=True)
+                    announce_member(self, i, len(members))
                     train_ds = subset(train_idx)
                     valid_ds = None if valid_idx is None else subset(valid_idx)
                     plan = resolve_plan(self, device, len(train_ds))

@@ -30,23 +30,23 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import is_classifier
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array
 from sklearn_compat.base import _fit_context
 
-from .._training.accelerate import shared_seed, train_net
+from .._training.accelerate import train_net
 from .._training.checkpoint import attach_checkpoint
 from .._training.devices import check_precision, resolve_device
 from .._training.parallel import counting_fit, share_threads
 from .._validation.labels import check_target_rows
-from .._validation.sample_weights import check_user_weights, split_with_weight
+from .._validation.sample_weights import check_user_weights
 from .divergence import warn_if_diverged
+from .members import announce_member, draw_members
 from .plan import resolve_plan
 
 __all__ = ["ClassifierPartialFitMixin", "RegressorPartialFitMixin", "continue_fit"]
 
-_INT32_MAX = np.iinfo(np.int32).max
 
 #: Parameters that shape the network or the data adapter, which a continued
 #: fit keeps as fitted: changing them since the fit is refused.
@@ -230,19 +230,15 @@ def continue_fit(estimator, X, y, sample_weight=None, *, partial=False, classes=
 def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
     """Train every member further (or a first time, in a first partial_fit)."""
     n = _num_samples(X)
-    rs = check_random_state(shared_seed(estimator.random_state))
     previous = getattr(estimator, "nets_", None)
-    members = []
-    fitted = None if previous is None else len(previous)
-    for _ in range(estimator._n_members(n, fitted=fitted, partial=partial)):
-        if partial:
-            train_idx, valid_idx = np.arange(n), None
-        else:
-            train_idx, valid_idx = split_with_weight(
-                estimator._split, n, y_encoded, weights, rs
-            )
-        members.append((train_idx, valid_idx, int(rs.randint(_INT32_MAX))))
-    estimator.n_ensemble_ = len(members)
+    members = draw_members(
+        estimator,
+        n,
+        y_encoded,
+        weights,
+        fitted=None if previous is None else len(previous),
+        partial=partial,
+    )
     # A first partial_fit starts from ``weights`` as fit does.
     starting = None if previous is not None else estimator._resolve_weights()
     if previous is None:
@@ -262,8 +258,7 @@ def _train_more(estimator, X, y_encoded, weights, device, *, partial) -> None:
     fitted = []
     with contextlib.ExitStack() as opened:
         for i, (train_idx, valid_idx, seed) in enumerate(members):
-            if estimator.verbose and len(members) > 1:
-                print(f"ensemble member {i + 1} of {len(members)}", flush=True)
+            announce_member(estimator, i + 1, len(members))
             train_ds = subset(train_idx)
             valid_ds = None if valid_idx is None else subset(valid_idx)
             old = None if previous is None else previous[i]
