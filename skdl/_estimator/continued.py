@@ -173,14 +173,14 @@ def _validate(estimator, X, y, sample_weight, *, first: bool, classes=None):
     check_precision(estimator.precision, device)
     if not first:
         _check_structure(estimator)
-    fitted = None if first else len(estimator.nets_)
-    wanted = None if first else estimator._n_members(n, fitted=fitted)
-    if wanted != fitted:
-        raise ValueError(
-            f"n_ensemble={wanted}, but the fitted model has "
-            f"{len(estimator.nets_)} networks; a continued fit trains the fitted "
-            f"ones. Set warm_start=False to fit a new ensemble."
-        )
+        fitted = len(estimator.nets_)
+        wanted = estimator._n_members(n, fitted=fitted)
+        if wanted != fitted:
+            raise ValueError(
+                f"n_ensemble={wanted}, but the fitted model has {fitted} "
+                f"networks; a continued fit trains the fitted ones. Set "
+                f"warm_start=False to fit a new ensemble."
+            )
     return X, y_encoded, weights, device
 
 

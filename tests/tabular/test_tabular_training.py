@@ -664,9 +664,14 @@ def test_verbose_one_prints_a_row_per_epoch(capsys):
 def test_verbose_one_reports_validation_and_early_stopping(capsys):
     X, y = _overfitting_data()
     clf = TabularClassifier(
-        (32,), lr=0.02, patience=3, max_epochs=100, verbose=1, random_state=0
-    ).set_params(n_ensemble=1)
-    clf.fit(X, y)
+        (32,),
+        lr=0.02,
+        patience=3,
+        max_epochs=100,
+        verbose=1,
+        random_state=0,
+        n_ensemble=1,
+    ).fit(X, y)
     out = capsys.readouterr().out
     assert "valid_loss" in out.splitlines()[0]
     # skorch prints an epoch's row after every other callback, so the epoch
