@@ -76,7 +76,10 @@ def tabular(n=2000):
 
 def run(scenario: str, image_dir: str | None):
     X, y = tabular()
+    # One network: these scenarios interrupt a single training run (an
+    # ensemble's interrupt has its own test in test_interrupt.py).
     common = dict(
+        n_ensemble=1,
         hidden_layer_sizes=(16,),
         max_epochs=300,
         batch_size=32,

@@ -80,7 +80,7 @@ or None, default="robust_clip"
         they learn from every row. Ensembles of 3 to 5 are usually more
         accurate and better calibrated than one network, at proportionally
         more training and prediction time. ``"auto"`` trains 5 networks on
-        fewer than 2,000 samples, where one network's early stopping rests on
+        fewer than 3,000 samples, where one network's early stopping rests on
         a small validation split and each fit takes seconds, and one network
         otherwise; a continued fit trains the ensemble it has, and a first
         ``partial_fit`` one network. The resolved number is ``n_ensemble_``.

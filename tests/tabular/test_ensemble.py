@@ -127,12 +127,12 @@ def test_auto_trains_five_members_on_small_data_and_one_on_large():
     assert small.n_ensemble == "auto"
     assert small.n_ensemble_ == len(small.nets_) == 5
     rng = np.random.RandomState(0)
-    X_big = rng.normal(size=(2_000, 3))
+    X_big = rng.normal(size=(3_000, 3))
     y_big = X_big @ [1.0, -2.0, 0.5]
     large = TabularRegressor(**{**FAST, "max_epochs": 2}).fit(X_big, y_big)
     assert large.n_ensemble_ == len(large.nets_) == 1
     just_under = TabularRegressor(**{**FAST, "max_epochs": 1})
-    assert just_under.fit(X_big[:1_999], y_big[:1_999]).n_ensemble_ == 5
+    assert just_under.fit(X_big[:2_999], y_big[:2_999]).n_ensemble_ == 5
     # An explicit count is taken as given, at any size.
     assert TabularClassifier(n_ensemble=1, **FAST).fit(X, y).n_ensemble_ == 1
 
@@ -143,8 +143,8 @@ def test_auto_continues_the_fitted_ensemble():
     epochs = clf.n_epochs_
     # More data than "auto" would ensemble from scratch: the 5 fitted
     # members train on, none is dropped or added.
-    X_more = np.repeat(X, 14, axis=0)
-    y_more = np.repeat(y, 14)
+    X_more = np.repeat(X, 21, axis=0)
+    y_more = np.repeat(y, 21)
     clf.set_params(max_epochs=1).fit(X_more, y_more)
     assert len(clf.nets_) == clf.n_ensemble_ == 5
     assert clf.n_epochs_ == epochs + 1  # continued, not refitted
