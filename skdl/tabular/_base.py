@@ -140,11 +140,11 @@ class TabularMixin(BaseDLEstimator):
         +2.2, GeographicalOriginalofMusic +1.7, titanic +1.1, car +0.1,
         credit-g 0), where 3 members gained 0.7 and lost 0.7 on credit-g.
         With every other table of suite A cut to 2,500 training rows (5
-        folds), 5 members raised all 14 by 0.5 points on average (letter and
-        california +1.1 and +1.2; mushroom stays at 1.0), so the threshold
+        folds), 5 members raised 13 of the 14 (letter +1.1, california +1.2)
+        and left mushroom at 1.0, 0.45 points on average, so the threshold
         is 3,000 rather than the 2,000 first chosen. These fits take
-        seconds, and 5 members take 3 to 5 times as long
-        (``docs/benchmarks.rst``). A continued fit trains the ensemble it
+        seconds, and 5 members take 2 to 9 times as long (median 3x;
+        ``docs/benchmarks.rst``). A continued fit trains the ensemble it
         has (``fitted`` members), and a first ``partial_fit``, whose batches
         say nothing of the data's size, trains one network.
         """
