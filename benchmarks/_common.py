@@ -197,9 +197,7 @@ DATASETS = [
 def _rdata(item: str, task: str, target: str, drop=(), note: str = "") -> Dataset:
     """A table of Rdatasets (``"<R package>/<item>"``), for suite C."""
     name = "rdata_" + item.replace("/", "_").replace(".", "_")
-    return Dataset(
-        name, item + ".csv", task, target, raw=True, drop=drop, note=note, suite="C"
-    )
+    return Dataset(name, item + ".csv", task, target, drop=drop, note=note, suite="C")
 
 
 # Suite C: small real tables (400 to 5,000 rows) from Rdatasets, added after
