@@ -135,7 +135,7 @@ or None, default="robust_clip"
     max_epochs : int, default=200
         Maximum number of passes over the training data.
     batch_size : int or "auto", default="auto"
-        Rows per batch; ``"auto"`` is ``min(256, max(32, n_train // 10))``.
+        Rows per batch; ``"auto"`` is ``min(256, max(32, n_train // 30))``.
     lr : float, default=2e-3
         Learning rate (the peak rate for ``lr_schedule="onecycle"``). The
         weight average of ``ema_epochs`` evens out the noisier steps of this

@@ -449,7 +449,7 @@ def test_batch_size_sets_the_training_batches():
         assert sizes == [16] * 6 + [4]
 
 
-@pytest.mark.parametrize("n, expected", [(200, 32), (500, 50), (3000, 256)])
+@pytest.mark.parametrize("n, expected", [(200, 32), (1500, 50), (8000, 256)])
 def test_auto_batch_size(n, expected):
     X, y = _clf_data(n=n)
     clf = TabularClassifier(
