@@ -23,7 +23,7 @@ model-selection tools work unchanged. On scikit-learn's bundled digits
    (default: a new temporary folder).
 
 All searches use 3-fold cross-validation with ``n_jobs=2``. It needs about
-120 CPU-seconds, about a minute and a half on two idle CPU cores (longer
+110 CPU-seconds, about a minute on two idle CPU cores (longer
 when other jobs share them); set ``SKDL_EXAMPLES_FAST=1`` for a seconds-long
 smoke run.
 """

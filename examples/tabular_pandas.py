@@ -21,7 +21,7 @@ and floats, with missing ages, ports and decks. The script
 
 Scores are 5-fold stratified cross-validated accuracy. The data are read
 from ``$SKDL_DATA`` (else ``shared/data`` next to the repository). It needs
-about 60 CPU-seconds (each fit trains 5 networks: ``n_ensemble="auto"`` on
+about 75 CPU-seconds (each fit trains 5 networks: ``n_ensemble="auto"`` on
 these 712-row folds), under a minute on two CPU cores;
 ``SKDL_EXAMPLES_FAST=1`` runs a seconds-long smoke version.
 """
